@@ -1,0 +1,153 @@
+package bolt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/changegate/changegate/docstore"
+	"go.etcd.io/bbolt"
+)
+
+// idRefSize is the size of an ids value: lm(8) + flags(1).
+const idRefSize = 9
+
+// Get returns the live object id of (parent, kind).
+func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
+	if err := t.readable(); err != nil {
+		return nil, err
+	}
+	if err := checkSet(parent, kind); err != nil {
+		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
+	}
+	prefix := setPrefix(parent, kind)
+	ref := t.ids.Get(idKey(prefix, id))
+	if ref == nil {
+		return nil, docstore.ErrNotFound
+	}
+	if len(ref) != idRefSize {
+		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, errCorrupt)
+	}
+	if ref[8]&flagDeleted != 0 {
+		return nil, docstore.ErrNotFound
+	}
+	lm := int64At(ref)
+	v := t.objects.Get(objectKey(prefix, lm, id))
+	if v == nil {
+		return nil, fmt.Errorf("getting %s %q of %q: id index points to a missing object", kind, id, parent)
+	}
+	obj := &docstore.Object{ID: id, LastModified: lm}
+	if err := decodeValue(v, obj); err != nil {
+		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
+	}
+	return obj, nil
+}
+
+// Put stores obj, removing the object (or tombstone) it replaces from both
+// the objects and ids buckets and adjusting the live count.
+func (t *tx) Put(parent, kind string, obj *docstore.Object) error {
+	if err := t.put(parent, kind, obj); err != nil {
+		return fmt.Errorf("putting %s %q of %q: %w", kind, objectID(obj), parent, err)
+	}
+	return nil
+}
+
+func (t *tx) put(parent, kind string, obj *docstore.Object) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if err := checkSet(parent, kind); err != nil {
+		return err
+	}
+	if obj == nil || obj.ID == "" {
+		return errors.New("object has no id")
+	}
+	prefix := setPrefix(parent, kind)
+	key := idKey(prefix, obj.ID)
+	var delta int64
+	if old := t.ids.Get(key); old != nil {
+		if len(old) != idRefSize {
+			return errCorrupt
+		}
+		if err := t.objects.Delete(objectKey(prefix, int64At(old), obj.ID)); err != nil {
+			return err
+		}
+		if old[8]&flagDeleted == 0 {
+			delta--
+		}
+	}
+	ref := append(appendInt64(make([]byte, 0, idRefSize), obj.LastModified), flags(obj.Deleted))
+	if err := t.ids.Put(key, ref); err != nil {
+		return err
+	}
+	if err := t.objects.Put(objectKey(prefix, obj.LastModified, obj.ID), encodeValue(obj)); err != nil {
+		return err
+	}
+	if !obj.Deleted {
+		delta++
+	}
+	if delta == 0 {
+		return nil
+	}
+	return t.addCount(parent, kind, delta)
+}
+
+// objectID is obj's id for error messages, obj being possibly nil.
+func objectID(obj *docstore.Object) string {
+	if obj == nil {
+		return ""
+	}
+	return obj.ID
+}
+
+// Scan walks the set's objects keys backwards from the newest and stops at
+// the first one not newer than opts.Since. Tombstones are skipped from
+// their flags byte without decoding.
+func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docstore.Object) (bool, error)) error {
+	if err := t.readable(); err != nil {
+		return err
+	}
+	if err := checkSet(parent, kind); err != nil {
+		return fmt.Errorf("scanning %s of %q: %w", kind, parent, err)
+	}
+	prefix := setPrefix(parent, kind)
+	c := t.objects.Cursor()
+	var last []byte
+	for k, v := seekBefore(c, prefixEnd(prefix)); bytes.HasPrefix(k, prefix); {
+		rest := k[len(prefix):]
+		if len(rest) < 8 {
+			return fmt.Errorf("scanning %s of %q: %w", kind, parent, errCorrupt)
+		}
+		lm := int64At(rest)
+		if opts.Since > 0 && lm <= opts.Since {
+			return nil
+		}
+		if !opts.IncludeDeleted && valueDeleted(v) {
+			k, v = c.Prev()
+			continue
+		}
+		obj := &docstore.Object{ID: string(rest[8:]), LastModified: lm}
+		if err := decodeValue(v, obj); err != nil {
+			return fmt.Errorf("scanning %s of %q at %q: %w", kind, parent, obj.ID, err)
+		}
+		last = append(last[:0], k...)
+		writes := t.writes
+		if more, err := fn(obj); err != nil || !more {
+			return err
+		}
+		if t.writes != writes {
+			k, v = seekBefore(c, last)
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	return nil
+}
+
+// seekBefore positions c on the last key smaller than key.
+func seekBefore(c *bbolt.Cursor, key []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(key); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}

@@ -1,0 +1,91 @@
+package docstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+)
+
+// Kinds of objects, as Kinto names its resources.
+const (
+	KindBucket     = "bucket"
+	KindCollection = "collection"
+	KindGroup      = "group"
+	KindRecord     = "record"
+)
+
+// ErrNotFound is returned by Tx.Get when no live object has that id.
+var ErrNotFound = errors.New("object not found")
+
+// Object is one stored Kinto object or tombstone.
+//
+// Objects live under a parent URI ("" for buckets, "/buckets/b" for
+// collections and groups, "/buckets/b/collections/c" for records) and a kind.
+// Data is the complete JSON object as clients see it, including "id" and
+// "last_modified"; it is kept as raw bytes so that reads never re-encode it
+// and the client's key order survives. Tombstones have Deleted set and no
+// Data or Permissions.
+type Object struct {
+	ID           string
+	LastModified int64
+	Deleted      bool
+	Data         json.RawMessage
+	Permissions  Permissions
+}
+
+// Permissions maps a permission name ("read", "write", "record:create", ...)
+// to the principals holding it.
+type Permissions map[string][]string
+
+// ScanOptions bounds a Tx.Scan.
+type ScanOptions struct {
+	// Since, when positive, restricts the scan to objects whose
+	// last_modified is strictly greater.
+	Since int64
+	// IncludeDeleted includes tombstones.
+	IncludeDeleted bool
+}
+
+// Engine is a storage engine: the embedded bbolt file, PostgreSQL, or an
+// in-memory map in tests. Engines store objects and per-(parent, kind)
+// timestamps; every Kinto rule (timestamps, preconditions, permissions)
+// lives above them in Store, so engines stay small.
+type Engine interface {
+	// Update runs fn in a read-write transaction. When fn returns nil the
+	// transaction is committed and durable (fsynced) before Update returns;
+	// when fn returns an error nothing it did is kept. Engines may run fn
+	// more than once (group commit retries), so fn must only communicate
+	// through its own captured variables, reset at its start.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Close releases the engine's resources.
+	Close() error
+}
+
+// Tx is what a transaction can do. A read-only transaction's write methods
+// return an error.
+type Tx interface {
+	// Get returns the live object, or ErrNotFound (also for tombstones).
+	Get(parent, kind, id string) (*Object, error)
+	// Put stores obj (a live object or a tombstone), replacing any object or
+	// tombstone with the same id.
+	Put(parent, kind string, obj *Object) error
+	// Scan calls fn for the objects of (parent, kind) in descending
+	// last_modified order (ties broken by descending id) until fn returns
+	// false or an error.
+	Scan(parent, kind string, opts ScanOptions, fn func(*Object) (bool, error)) error
+	// Count returns the number of live objects of (parent, kind).
+	Count(parent, kind string) (int, error)
+	// Timestamp returns the stored timestamp of (parent, kind) and whether
+	// one is stored.
+	Timestamp(parent, kind string) (int64, bool, error)
+	// SetTimestamp stores the timestamp of (parent, kind).
+	SetTimestamp(parent, kind string, ts int64) error
+	// Timestamps calls fn for every stored timestamp of the given kind,
+	// in any order.
+	Timestamps(kind string, fn func(parent string, ts int64) error) error
+	// DeleteTree removes, without leaving tombstones, every object and
+	// timestamp whose parent is uri or lies below it (uri + "/...").
+	DeleteTree(uri string) error
+}
