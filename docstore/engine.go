@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Kinds of objects, as Kinto names its resources.
@@ -88,4 +90,26 @@ type Tx interface {
 	// DeleteTree removes, without leaving tombstones, every object and
 	// timestamp whose parent is uri or lies below it (uri + "/...").
 	DeleteTree(uri string) error
+}
+
+// CheckList rejects a (parent, kind) that engines cannot store: an empty
+// kind, or a NUL byte (the key separator of ordered key-value engines).
+// Every engine applies the same rule so that tests on the memory engine
+// catch what bbolt would refuse.
+func CheckList(parent, kind string) error {
+	if kind == "" {
+		return errors.New("empty kind")
+	}
+	if strings.IndexByte(kind, 0) >= 0 {
+		return fmt.Errorf("kind %q contains NUL", kind)
+	}
+	return CheckURI(parent)
+}
+
+// CheckURI rejects a parent URI containing NUL.
+func CheckURI(uri string) error {
+	if strings.IndexByte(uri, 0) >= 0 {
+		return fmt.Errorf("parent %q contains NUL", uri)
+	}
+	return nil
 }

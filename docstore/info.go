@@ -1,0 +1,105 @@
+package docstore
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+)
+
+// serverInfo answers GET /v1/ (Kinto's hello view).
+func (h *Handler) serverInfo(req *request) *response {
+	h.mu.RLock()
+	caps := make(map[string]any, len(h.capabilities))
+	for k, v := range h.capabilities {
+		caps[k] = v
+	}
+	h.mu.RUnlock()
+	info := struct {
+		ProjectName    string         `json:"project_name"`
+		ProjectVersion string         `json:"project_version"`
+		HTTPAPIVersion string         `json:"http_api_version"`
+		ProjectDocs    string         `json:"project_docs"`
+		URL            string         `json:"url"`
+		EOS            string         `json:"eos,omitempty"`
+		Settings       map[string]any `json:"settings"`
+		Capabilities   map[string]any `json:"capabilities"`
+		User           map[string]any `json:"user,omitempty"`
+	}{
+		ProjectName:    h.cfg.ProjectName,
+		ProjectVersion: h.cfg.ProjectVersion,
+		HTTPAPIVersion: HTTPAPIVersion,
+		ProjectDocs:    h.cfg.ProjectDocs,
+		URL:            req.origin + h.cfg.Prefix + "/",
+		EOS:            h.cfg.EOS,
+		Settings: map[string]any{
+			"batch_max_requests":   h.cfg.BatchMaxRequests,
+			"readonly":             h.cfg.Readonly,
+			"explicit_permissions": true,
+		},
+		Capabilities: caps,
+	}
+	if req.userID != "" {
+		info.User = map[string]any{
+			"id":         req.userID,
+			"principals": []string{req.userID, "system.Everyone", "system.Authenticated"},
+		}
+	}
+	return marshalResponse(http.StatusOK, info)
+}
+
+// heartbeat answers GET /v1/__heartbeat__: 200 when storage answers, 503
+// otherwise.
+func (h *Handler) heartbeat(ctx context.Context) *response {
+	ok := h.store.engine.View(ctx, func(tx Tx) error {
+		_, _, err := tx.Timestamp("", KindBucket)
+		return err
+	}) == nil
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	return marshalResponse(status, map[string]bool{"storage": ok, "permission": ok, "cache": true})
+}
+
+// version answers GET /v1/__version__.
+func (h *Handler) version(*request) *response {
+	commit := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return marshalResponse(http.StatusOK, map[string]string{
+		"name":    "changegate",
+		"version": h.cfg.ProjectVersion,
+		"source":  "https://github.com/changegate/changegate",
+		"commit":  commit,
+	})
+}
+
+// flush answers POST /v1/__flush__ when enabled: everything is deleted.
+func (h *Handler) flush(ctx context.Context, req *request) *response {
+	if !h.cfg.FlushEnabled {
+		return errorResponse(errUnknownPath())
+	}
+	if req.method != http.MethodPost {
+		return errorResponse(errMethodNotAllowed("OPTIONS, POST"))
+	}
+	err := h.store.write(ctx, func(o *op) error { return o.flush() })
+	if err != nil {
+		return h.internalError(req, err)
+	}
+	return jsonResponse(http.StatusAccepted, []byte("{}"))
+}
+
+// marshalResponse renders v as the JSON body of a response.
+func marshalResponse(status int, v any) *response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return errorResponse(AsError(err))
+	}
+	return jsonResponse(status, body)
+}

@@ -1,0 +1,225 @@
+package docstore
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/changegate/changegate/docstore/query"
+)
+
+// listed is an object found by a list query: the stored object and its
+// decoded form, which filters and sorting read.
+type listed struct {
+	obj     *Object
+	decoded map[string]any
+}
+
+// listObjects answers GET/HEAD on a list. The ETag is the list timestamp
+// whatever the filters; HEAD gives Total-Records and Total-Objects.
+func (h *Handler) listObjects(o *op, req *request, r ref, prec preconditions) (*response, error) {
+	ts, err := o.listTimestamp(r.parent(), r.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if prec.notModified(ts) {
+		resp := newResponse(http.StatusNotModified, nil)
+		resp.setTimestamp(ts)
+		return resp, nil
+	}
+	if err := o.checkPreconditions(r, prec, &Object{LastModified: ts}); err != nil {
+		return nil, err
+	}
+	q, err := h.parseQuery(req.query)
+	if err != nil {
+		return nil, err
+	}
+	found, more, err := o.find(r, q, req.method == http.MethodHead)
+	if err != nil {
+		return nil, err
+	}
+	resp := newResponse(http.StatusOK, []byte(`{"data":[]}`))
+	resp.setTimestamp(ts)
+	resp.header.Set("Cache-Control", "no-cache, no-store")
+	if req.method == http.MethodHead {
+		n := strconv.Itoa(len(found))
+		resp.header.Set("Total-Objects", n)
+		resp.header.Set("Total-Records", n)
+		return resp, nil
+	}
+	if more {
+		// Kinto's offset counts what it fetched: the page and one more.
+		resp.header.Set("Next-Page", h.nextPage(req, q, found[len(found)-1], q.Offset+len(found)+1))
+	}
+	if q.DeprecatedTo {
+		resp.header.Set("Alert", deprecationAlert(query.ToAlertMessage, query.ToAlertURL))
+	}
+	if resp.body, err = listBody(found, q); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// deleteObjects answers DELETE on a list: the matching objects (a page of
+// them) are replaced by tombstones, which the response lists.
+func (h *Handler) deleteObjects(o *op, req *request, r ref, prec preconditions) (*response, error) {
+	ts, err := o.listTimestamp(r.parent(), r.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkPreconditions(r, prec, &Object{LastModified: ts}); err != nil {
+		return nil, err
+	}
+	q, err := h.parseQuery(req.query)
+	if err != nil {
+		return nil, err
+	}
+	// A DELETE page token works once (Kinto #1171): deleting with a stale
+	// token could delete what the client never saw.
+	if q.Nonce != "" && !h.nonces.use(q.Nonce) {
+		return nil, fromQueryError(query.ErrTokenReused())
+	}
+	found, more, err := o.find(r, q, false)
+	if err != nil {
+		return nil, err
+	}
+	tombs := make([]listed, 0, len(found))
+	for _, f := range found {
+		tomb, err := o.remove(r.withID(f.obj.ID), 0)
+		if err != nil {
+			return nil, err
+		}
+		tombs = append(tombs, listed{obj: tomb})
+		ts = max(ts, tomb.LastModified)
+	}
+	resp := newResponse(http.StatusOK, nil)
+	resp.setTimestamp(ts)
+	if more {
+		token := h.nextPage(req, q, found[len(found)-1], q.Offset)
+		h.nonces.issue(token)
+		resp.header.Set("Next-Page", token)
+	}
+	if resp.body, err = listBody(tombs, nil); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// parseQuery validates a list query string.
+func (h *Handler) parseQuery(values url.Values) (*query.Query, error) {
+	q, err := query.Parse(values, query.Options{
+		Now:        h.store.nowMillis(),
+		PaginateBy: h.cfg.PaginateBy,
+		MaxFetch:   h.cfg.MaxFetch,
+	})
+	if qe, ok := err.(*query.Error); ok {
+		return nil, fromQueryError(qe)
+	}
+	return q, err
+}
+
+// fromQueryError renders a query error as Kinto's 400, every detail kept.
+func fromQueryError(qe *query.Error) *Error {
+	var details []ValidationDetail
+	for _, d := range qe.Details() {
+		details = append(details, ValidationDetail{Location: d.Location, Name: d.Name, Description: d.Description, Nameless: d.Nameless})
+	}
+	return Invalid(details...)
+}
+
+// find returns the objects of list r matching q, in q's order, one page
+// of them; more reports a further page. For a count (HEAD) every match is
+// returned.
+func (o *op) find(r ref, q *query.Query, all bool) (found []listed, more bool, err error) {
+	limit := q.Limit
+	// In the default order the scan yields objects already sorted, so it
+	// can stop as soon as one object past the page is found.
+	stopEarly := q.DefaultOrder() && !all
+	opts := ScanOptions{Since: q.SinceHint(), IncludeDeleted: q.IncludeDeleted}
+	err = o.tx.Scan(r.parent(), r.Kind, opts, func(obj *Object) (bool, error) {
+		decoded, err := decodeListed(obj)
+		if err != nil {
+			return false, err
+		}
+		if !q.Match(decoded) {
+			return true, nil
+		}
+		found = append(found, listed{obj: obj, decoded: decoded})
+		return !stopEarly || len(found) <= limit, nil
+	})
+	if err != nil || all {
+		return found, false, err
+	}
+	if !q.DefaultOrder() {
+		sortListed(q, found)
+	}
+	if len(found) > limit {
+		return found[:limit], true, nil
+	}
+	return found, false, nil
+}
+
+// decodeListed decodes an object (or tombstone) for filtering and sorting.
+func decodeListed(obj *Object) (map[string]any, error) {
+	data := obj.Data
+	if obj.Deleted {
+		data = tombstoneData(obj)
+	}
+	return query.Decode(data)
+}
+
+// sortListed sorts found in q's order.
+func sortListed(q *query.Query, found []listed) {
+	slices.SortStableFunc(found, func(a, b listed) int { return q.Compare(a.decoded, b.decoded) })
+}
+
+// listBody renders {"data": [...]}, projected on q's _fields.
+func listBody(found []listed, q *query.Query) ([]byte, error) {
+	size := 12
+	for _, f := range found {
+		size += len(f.obj.Data) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"data":[`...)
+	for i, f := range found {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		data := f.obj.Data
+		if f.obj.Deleted {
+			data = tombstoneData(f.obj)
+		}
+		if q != nil && len(q.Fields) > 0 {
+			projected, err := json.Marshal(q.Project(f.decoded))
+			if err != nil {
+				return nil, err
+			}
+			data = projected
+		}
+		out = append(out, data...)
+	}
+	return append(out, "]}"...), nil
+}
+
+// nextPage builds the Next-Page URL: the same request with _limit and a
+// continuation token after last.
+func (h *Handler) nextPage(req *request, q *query.Query, last listed, offset int) string {
+	values := url.Values{}
+	for k, v := range req.query {
+		values[k] = v
+	}
+	values.Set("_limit", strconv.Itoa(q.Limit))
+	values.Set("_token", q.NextPageToken(last.decoded, offset))
+	return req.origin + h.cfg.Prefix + req.path + "?" + values.Encode()
+}
+
+// projectFields projects one object's data on _fields.
+func projectFields(data json.RawMessage, fields []string) (json.RawMessage, error) {
+	decoded, err := query.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(query.ProjectFields(decoded, fields))
+}
