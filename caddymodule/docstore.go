@@ -1,0 +1,137 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/changegate/changegate/docstore"
+)
+
+func init() {
+	caddy.RegisterModule(Docstore{})
+}
+
+// Docstore is the embedded Kinto-compatible document API
+// (http.handlers.docstore). It answers every request it receives: put it
+// last in a route, or under `handle /v1/*`.
+type Docstore struct {
+	// Storage selects the engine and its file.
+	Storage *StorageConfig `json:"storage,omitempty"`
+	// Prefix is the API version prefix. Default: /v1.
+	Prefix string `json:"prefix,omitempty"`
+	// InsecureAllowAll must be true while permissions are not enforced:
+	// any client may read and write anything.
+	InsecureAllowAll bool `json:"insecure_allow_all,omitempty"`
+	// FlushEndpoint enables POST /v1/__flush__, which deletes everything
+	// (for test servers only).
+	FlushEndpoint bool `json:"flush_endpoint,omitempty"`
+	// Readonly refuses every write.
+	Readonly bool `json:"readonly,omitempty"`
+	// BatchMaxRequests bounds POST /v1/batch. Default: 25.
+	BatchMaxRequests int `json:"batch_max_requests,omitempty"`
+	// PaginateBy is the default and maximum page size of lists.
+	PaginateBy int `json:"paginate_by,omitempty"`
+	// MaxBodySize bounds request bodies in bytes. Default: 8 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// CORSOrigins are the origins allowed to read responses. Default: *.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
+	// Backoff adds "Backoff: N" (seconds) to responses, to this
+	// percentage of them when BackoffPercentage is set.
+	Backoff           int     `json:"backoff,omitempty"`
+	BackoffPercentage float64 `json:"backoff_percentage,omitempty"`
+	// EOS is the end-of-service date (YYYY-MM-DD), with the message and
+	// URL of the Alert header.
+	EOS        string `json:"eos,omitempty"`
+	EOSMessage string `json:"eos_message,omitempty"`
+	EOSURL     string `json:"eos_url,omitempty"`
+	// RetryAfter is the Retry-After value (seconds) of 503 and 409
+	// answers. Default: 3.
+	RetryAfter int `json:"retry_after,omitempty"`
+
+	handler *docstore.Handler
+	storage StorageConfig
+}
+
+// CaddyModule returns the Caddy module information.
+func (Docstore) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.docstore",
+		New: func() caddy.Module { return new(Docstore) },
+	}
+}
+
+// Provision opens (or shares) the storage and builds the API handler.
+func (d *Docstore) Provision(ctx caddy.Context) error {
+	if !d.InsecureAllowAll {
+		return errors.New("docstore: permissions are not enforced yet; set insecure_allow_all to accept that any client may read and write everything")
+	}
+	var storage StorageConfig
+	if d.Storage != nil {
+		storage = *d.Storage
+	}
+	storage, err := storage.withDefaults()
+	if err != nil {
+		return err
+	}
+	store, err := acquireStore(storage)
+	if err != nil {
+		return err
+	}
+	d.storage = storage
+	d.handler, err = docstore.NewHandler(store, d.config(), ctx.Slogger())
+	if err != nil {
+		_ = releaseStore(storage)
+		return err
+	}
+	return nil
+}
+
+// config translates the module's settings.
+func (d *Docstore) config() docstore.Config {
+	return docstore.Config{
+		Prefix:            d.Prefix,
+		BatchMaxRequests:  d.BatchMaxRequests,
+		PaginateBy:        d.PaginateBy,
+		MaxBodyBytes:      d.MaxBodySize,
+		FlushEnabled:      d.FlushEndpoint,
+		Readonly:          d.Readonly,
+		CORSOrigins:       d.CORSOrigins,
+		Backoff:           d.Backoff,
+		BackoffPercentage: d.BackoffPercentage,
+		EOS:               d.EOS,
+		EOSMessage:        d.EOSMessage,
+		EOSURL:            d.EOSURL,
+		RetryAfterSeconds: d.RetryAfter,
+		InsecureAllowAll:  d.InsecureAllowAll,
+	}
+}
+
+// Cleanup releases this config's use of the storage.
+func (d *Docstore) Cleanup() error {
+	if d.handler == nil {
+		return nil
+	}
+	return releaseStore(d.storage)
+}
+
+// ServeHTTP answers the request; the user authenticated by an earlier
+// handler ({http.auth.user.id}) becomes the principal account:<id>.
+func (d *Docstore) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if id, _ := repl.GetString("http.auth.user.id"); id != "" {
+			r = r.WithContext(docstore.WithUser(r.Context(), "account:"+id))
+		}
+	}
+	d.handler.ServeHTTP(w, r)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Docstore)(nil)
+	_ caddy.CleanerUpper          = (*Docstore)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Docstore)(nil)
+)

@@ -1,0 +1,80 @@
+package caddymodule
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/docstore/bolt"
+)
+
+// stores holds the open document stores, shared by every config that
+// names the same storage, so that a config reload (which provisions the
+// new config before cleaning up the old one) neither opens a bbolt file
+// twice, which would block on its lock, nor loses event subscribers.
+var stores = caddy.NewUsagePool()
+
+// StorageConfig selects the storage engine of the document store.
+type StorageConfig struct {
+	// Engine is the engine name: "bolt" (the default).
+	Engine string `json:"engine,omitempty"`
+	// Path is the bbolt database file. Default: changegate/changegate.db
+	// under Caddy's data directory.
+	Path string `json:"path,omitempty"`
+}
+
+// openStore is a Store with the engine it owns; it is the UsagePool value.
+type openStore struct {
+	store  *docstore.Store
+	engine docstore.Engine
+}
+
+// Destruct closes the engine once no config uses it any more.
+func (s *openStore) Destruct() error { return s.engine.Close() }
+
+// key identifies the storage in the pool.
+func (c StorageConfig) key() string { return c.Engine + ":" + c.Path }
+
+// withDefaults fills in the engine and the default path.
+func (c StorageConfig) withDefaults() (StorageConfig, error) {
+	if c.Engine == "" {
+		c.Engine = "bolt"
+	}
+	if c.Engine != "bolt" {
+		return c, fmt.Errorf("unknown storage engine %q (want bolt)", c.Engine)
+	}
+	if c.Path == "" {
+		c.Path = filepath.Join(caddy.AppDataDir(), "changegate", "changegate.db")
+	}
+	abs, err := filepath.Abs(c.Path)
+	if err != nil {
+		return c, fmt.Errorf("resolving storage path %s: %v", c.Path, err)
+	}
+	c.Path = abs
+	return c, nil
+}
+
+// acquireStore returns the shared store for c, opening it on first use.
+// Every successful call must be matched by releaseStore.
+func acquireStore(c StorageConfig) (*docstore.Store, error) {
+	v, _, err := stores.LoadOrNew(c.key(), func() (caddy.Destructor, error) {
+		engine, err := bolt.Open(c.Path, bolt.Options{Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		return &openStore{store: docstore.NewStore(engine), engine: engine}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s storage %s: %v", c.Engine, c.Path, err)
+	}
+	return v.(*openStore).store, nil
+}
+
+// releaseStore drops one use of c's store, closing it after the last.
+func releaseStore(c StorageConfig) error {
+	_, err := stores.Delete(c.key())
+	return err
+}
