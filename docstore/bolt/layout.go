@@ -2,9 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"strings"
 
 	"go.etcd.io/bbolt"
 )
@@ -59,25 +57,6 @@ func initLayout(btx *bbolt.Tx) error {
 		return meta.Put(keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion))
 	case len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion:
 		return fmt.Errorf("unsupported format %x (want %d)", v, formatVersion)
-	}
-	return nil
-}
-
-// checkSet rejects parents and kinds that would break the key layout.
-func checkSet(parent, kind string) error {
-	if kind == "" {
-		return errors.New("empty kind")
-	}
-	if strings.IndexByte(kind, 0) >= 0 {
-		return fmt.Errorf("kind %q contains NUL", kind)
-	}
-	return checkURI(parent)
-}
-
-// checkURI rejects parents containing the key separator.
-func checkURI(uri string) error {
-	if strings.IndexByte(uri, 0) >= 0 {
-		return fmt.Errorf("parent %q contains NUL", uri)
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 	if err := t.readable(); err != nil {
 		return nil, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
 	}
 	prefix := setPrefix(parent, kind)
@@ -56,7 +56,7 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return err
 	}
 	if obj == nil || obj.ID == "" {
@@ -107,7 +107,7 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 	if err := t.readable(); err != nil {
 		return err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return fmt.Errorf("scanning %s of %q: %w", kind, parent, err)
 	}
 	prefix := setPrefix(parent, kind)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/changegate/changegate/docstore"
 	"go.etcd.io/bbolt"
 )
 
@@ -12,7 +13,7 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 	if err := t.readable(); err != nil {
 		return 0, false, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return 0, false, fmt.Errorf("reading %s timestamp of %q: %w", kind, parent, err)
 	}
 	v := t.timestamps.Get(timestampKey(parent, kind))
@@ -29,7 +30,7 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 func (t *tx) SetTimestamp(parent, kind string, ts int64) error {
 	err := t.writable()
 	if err == nil {
-		err = checkSet(parent, kind)
+		err = docstore.CheckList(parent, kind)
 	}
 	if err == nil {
 		err = t.timestamps.Put(timestampKey(parent, kind), appendInt64(nil, ts))
@@ -45,7 +46,7 @@ func (t *tx) Timestamps(kind string, fn func(parent string, ts int64) error) err
 	if err := t.readable(); err != nil {
 		return err
 	}
-	if err := checkSet("", kind); err != nil {
+	if err := docstore.CheckList("", kind); err != nil {
 		return fmt.Errorf("listing %s timestamps: %w", kind, err)
 	}
 	prefix := []byte(kind + "\x00")

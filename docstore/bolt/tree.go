@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/changegate/changegate/docstore"
 	"go.etcd.io/bbolt"
 )
 
@@ -15,7 +16,7 @@ import (
 func (t *tx) DeleteTree(uri string) error {
 	err := t.writable()
 	if err == nil {
-		err = checkURI(uri)
+		err = docstore.CheckURI(uri)
 	}
 	if err == nil {
 		err = t.deleteTree(uri)

@@ -73,7 +73,7 @@ func (t *tx) Count(parent, kind string) (int, error) {
 	if err := t.readable(); err != nil {
 		return 0, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return 0, fmt.Errorf("counting %s of %q: %w", kind, parent, err)
 	}
 	n, err := t.count(countKey(parent, kind))

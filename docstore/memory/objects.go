@@ -14,7 +14,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 	if err := t.readable(); err != nil {
 		return nil, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
 	}
 	obj := t.e.objects[set{parent, kind}][id]
@@ -28,7 +28,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 func (t *tx) Put(parent, kind string, obj *docstore.Object) error {
 	err := t.checkWrite()
 	if err == nil {
-		err = checkSet(parent, kind)
+		err = docstore.CheckList(parent, kind)
 	}
 	if err == nil && (obj == nil || obj.ID == "") {
 		err = errors.New("object has no id")
@@ -75,7 +75,7 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 	if err := t.readable(); err != nil {
 		return err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return fmt.Errorf("scanning %s of %q: %w", kind, parent, err)
 	}
 	s := set{parent, kind}
@@ -110,7 +110,7 @@ func (t *tx) Count(parent, kind string) (int, error) {
 	if err := t.readable(); err != nil {
 		return 0, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return 0, fmt.Errorf("counting %s of %q: %w", kind, parent, err)
 	}
 	n := 0

@@ -51,32 +51,12 @@ func (t *tx) checkWrite() error {
 	return nil
 }
 
-// checkSet rejects what the bolt engine rejects, so that tests of higher
-// layers catch it here too.
-func checkSet(parent, kind string) error {
-	if kind == "" {
-		return errors.New("empty kind")
-	}
-	if strings.IndexByte(kind, 0) >= 0 {
-		return fmt.Errorf("kind %q contains NUL", kind)
-	}
-	return checkURI(parent)
-}
-
-// checkURI rejects parents containing NUL.
-func checkURI(uri string) error {
-	if strings.IndexByte(uri, 0) >= 0 {
-		return fmt.Errorf("parent %q contains NUL", uri)
-	}
-	return nil
-}
-
 // Timestamp returns the stored timestamp of (parent, kind).
 func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 	if err := t.readable(); err != nil {
 		return 0, false, err
 	}
-	if err := checkSet(parent, kind); err != nil {
+	if err := docstore.CheckList(parent, kind); err != nil {
 		return 0, false, fmt.Errorf("reading %s timestamp of %q: %w", kind, parent, err)
 	}
 	ts, ok := t.e.timestamps[set{parent, kind}]
@@ -87,7 +67,7 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 func (t *tx) SetTimestamp(parent, kind string, ts int64) error {
 	err := t.checkWrite()
 	if err == nil {
-		err = checkSet(parent, kind)
+		err = docstore.CheckList(parent, kind)
 	}
 	if err != nil {
 		return fmt.Errorf("storing %s timestamp of %q: %w", kind, parent, err)
@@ -119,7 +99,7 @@ func (t *tx) Timestamps(kind string, fn func(parent string, ts int64) error) err
 	if err := t.readable(); err != nil {
 		return err
 	}
-	if err := checkSet("", kind); err != nil {
+	if err := docstore.CheckList("", kind); err != nil {
 		return fmt.Errorf("listing %s timestamps: %w", kind, err)
 	}
 	var found []set
@@ -144,7 +124,7 @@ func (t *tx) Timestamps(kind string, fn func(parent string, ts int64) error) err
 func (t *tx) DeleteTree(uri string) error {
 	err := t.checkWrite()
 	if err == nil {
-		err = checkURI(uri)
+		err = docstore.CheckURI(uri)
 	}
 	if err != nil {
 		return fmt.Errorf("deleting tree %q: %w", uri, err)
