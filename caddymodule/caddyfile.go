@@ -5,125 +5,30 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 )
 
+// init registers the Caddyfile order of every changegate directive, in one
+// place because their relative order matters. Directives listed earlier
+// wrap the ones after them: a request meets throttle first, and a response
+// leaves through cache_control last. Each module's own file registers its
+// directive's parser.
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("docstore", parseDocstore)
-	// docstore answers every request it gets, like file_server: it runs
-	// after the middlewares and after reverse_proxy.
+	// Rate limiting runs once the user is known (after the auth handlers)
+	// and before anything expensive.
+	httpcaddyfile.RegisterDirectiveOrder("throttle", httpcaddyfile.After, "forward_auth")
+	// Response policy and transforms sit inside encode, so they see the
+	// uncompressed JSON: cache_control sees the final status, jsonp wraps
+	// what pretty indented, conditional validates the document itself.
+	httpcaddyfile.RegisterDirectiveOrder("cache_control", httpcaddyfile.Before, "invoke")
+	httpcaddyfile.RegisterDirectiveOrder("jsonp", httpcaddyfile.Before, "invoke")
+	httpcaddyfile.RegisterDirectiveOrder("pretty", httpcaddyfile.Before, "invoke")
+	httpcaddyfile.RegisterDirectiveOrder("conditional", httpcaddyfile.Before, "invoke")
+	// changes answers its own endpoints and observes writes passing
+	// through to docstore or reverse_proxy, so it comes before both.
+	httpcaddyfile.RegisterDirectiveOrder("changes", httpcaddyfile.Before, "invoke")
+	// docstore answers every request it gets, like file_server.
 	httpcaddyfile.RegisterDirectiveOrder("docstore", httpcaddyfile.Before, "file_server")
-}
-
-func parseDocstore(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	d := new(Docstore)
-	err := d.UnmarshalCaddyfile(h.Dispenser)
-	return d, err
-}
-
-// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
-//
-//	docstore {
-//		storage bolt [<path>]
-//		prefix /v1
-//		insecure_allow_all
-//		flush_endpoint
-//		readonly
-//		batch_max_requests <n>
-//		paginate_by <n>
-//		max_body_size <size>
-//		cors_origins <origin...>
-//		backoff <seconds> [<percentage>]
-//		eos <YYYY-MM-DD> [<message> [<url>]]
-//		retry_after <seconds>
-//	}
-func (d *Docstore) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
-		if err := d.unmarshalOption(disp); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
-	var err error
-	switch opt := disp.Val(); opt {
-	case "storage":
-		args := disp.RemainingArgs()
-		if len(args) < 1 || len(args) > 2 {
-			return disp.ArgErr()
-		}
-		d.Storage = &StorageConfig{Engine: args[0]}
-		if len(args) == 2 {
-			d.Storage.Path = args[1]
-		}
-	case "prefix":
-		d.Prefix, err = singleArg(disp)
-	case "insecure_allow_all":
-		d.InsecureAllowAll, err = true, noArgs(disp)
-	case "flush_endpoint":
-		d.FlushEndpoint, err = true, noArgs(disp)
-	case "readonly":
-		d.Readonly, err = true, noArgs(disp)
-	case "batch_max_requests":
-		d.BatchMaxRequests, err = intArg(disp)
-	case "paginate_by":
-		d.PaginateBy, err = intArg(disp)
-	case "max_body_size":
-		d.MaxBodySize, err = sizeArg(disp)
-	case "cors_origins":
-		d.CORSOrigins = disp.RemainingArgs()
-		if len(d.CORSOrigins) == 0 {
-			return disp.ArgErr()
-		}
-	case "backoff":
-		err = d.unmarshalBackoff(disp)
-	case "eos":
-		err = d.unmarshalEOS(disp)
-	case "retry_after":
-		d.RetryAfter, err = intArg(disp)
-	default:
-		return disp.Errf("unrecognized docstore option '%s'", opt)
-	}
-	return err
-}
-
-func (d *Docstore) unmarshalBackoff(disp *caddyfile.Dispenser) error {
-	args := disp.RemainingArgs()
-	if len(args) < 1 || len(args) > 2 {
-		return disp.ArgErr()
-	}
-	var err error
-	if d.Backoff, err = strconv.Atoi(args[0]); err != nil {
-		return disp.Errf("backoff: invalid seconds '%s'", args[0])
-	}
-	if len(args) == 2 {
-		if d.BackoffPercentage, err = strconv.ParseFloat(args[1], 64); err != nil {
-			return disp.Errf("backoff: invalid percentage '%s'", args[1])
-		}
-	}
-	return nil
-}
-
-func (d *Docstore) unmarshalEOS(disp *caddyfile.Dispenser) error {
-	args := disp.RemainingArgs()
-	if len(args) < 1 || len(args) > 3 {
-		return disp.ArgErr()
-	}
-	d.EOS = args[0]
-	if len(args) > 1 {
-		d.EOSMessage = args[1]
-	}
-	if len(args) > 2 {
-		d.EOSURL = args[2]
-	}
-	return nil
 }
 
 // singleArg reads exactly one argument.
@@ -170,6 +75,3 @@ func sizeArg(disp *caddyfile.Dispenser) (int64, error) {
 	}
 	return int64(n), nil
 }
-
-// Interface guards
-var _ caddyfile.Unmarshaler = (*Docstore)(nil)

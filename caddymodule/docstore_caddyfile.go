@@ -1,0 +1,126 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("docstore", parseDocstore)
+}
+
+func parseDocstore(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	d := new(Docstore)
+	err := d.UnmarshalCaddyfile(h.Dispenser)
+	return d, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	docstore {
+//		storage bolt [<path>]
+//		prefix /v1
+//		insecure_allow_all
+//		flush_endpoint
+//		readonly
+//		batch_max_requests <n>
+//		paginate_by <n>
+//		max_body_size <size>
+//		cors_origins <origin...>
+//		backoff <seconds> [<percentage>]
+//		eos <YYYY-MM-DD> [<message> [<url>]]
+//		retry_after <seconds>
+//	}
+func (d *Docstore) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
+	disp.Next() // directive name
+	if disp.NextArg() {
+		return disp.ArgErr()
+	}
+	for disp.NextBlock(0) {
+		if err := d.unmarshalOption(disp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
+	var err error
+	switch opt := disp.Val(); opt {
+	case "storage":
+		args := disp.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return disp.ArgErr()
+		}
+		d.Storage = &StorageConfig{Engine: args[0]}
+		if len(args) == 2 {
+			d.Storage.Path = args[1]
+		}
+	case "prefix":
+		d.Prefix, err = singleArg(disp)
+	case "insecure_allow_all":
+		d.InsecureAllowAll, err = true, noArgs(disp)
+	case "flush_endpoint":
+		d.FlushEndpoint, err = true, noArgs(disp)
+	case "readonly":
+		d.Readonly, err = true, noArgs(disp)
+	case "batch_max_requests":
+		d.BatchMaxRequests, err = intArg(disp)
+	case "paginate_by":
+		d.PaginateBy, err = intArg(disp)
+	case "max_body_size":
+		d.MaxBodySize, err = sizeArg(disp)
+	case "cors_origins":
+		d.CORSOrigins = disp.RemainingArgs()
+		if len(d.CORSOrigins) == 0 {
+			return disp.ArgErr()
+		}
+	case "backoff":
+		err = d.unmarshalBackoff(disp)
+	case "eos":
+		err = d.unmarshalEOS(disp)
+	case "retry_after":
+		d.RetryAfter, err = intArg(disp)
+	default:
+		return disp.Errf("unrecognized docstore option '%s'", opt)
+	}
+	return err
+}
+
+func (d *Docstore) unmarshalBackoff(disp *caddyfile.Dispenser) error {
+	args := disp.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return disp.ArgErr()
+	}
+	var err error
+	if d.Backoff, err = strconv.Atoi(args[0]); err != nil {
+		return disp.Errf("backoff: invalid seconds '%s'", args[0])
+	}
+	if len(args) == 2 {
+		if d.BackoffPercentage, err = strconv.ParseFloat(args[1], 64); err != nil {
+			return disp.Errf("backoff: invalid percentage '%s'", args[1])
+		}
+	}
+	return nil
+}
+
+func (d *Docstore) unmarshalEOS(disp *caddyfile.Dispenser) error {
+	args := disp.RemainingArgs()
+	if len(args) < 1 || len(args) > 3 {
+		return disp.ArgErr()
+	}
+	d.EOS = args[0]
+	if len(args) > 1 {
+		d.EOSMessage = args[1]
+	}
+	if len(args) > 2 {
+		d.EOSURL = args[2]
+	}
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Docstore)(nil)
