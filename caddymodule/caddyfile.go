@@ -75,3 +75,19 @@ func sizeArg(disp *caddyfile.Dispenser) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// onOffArg reads one "on" or "off" argument.
+func onOffArg(disp *caddyfile.Dispenser) (*bool, error) {
+	opt := disp.Val()
+	s, err := singleArg(disp)
+	if err != nil {
+		return nil, err
+	}
+	switch s {
+	case "on":
+		return &[]bool{true}[0], nil
+	case "off":
+		return new(bool), nil
+	}
+	return nil, disp.Errf("%s: want on or off, got '%s'", opt, s)
+}

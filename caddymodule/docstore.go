@@ -1,7 +1,7 @@
 package caddymodule
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -22,9 +22,24 @@ type Docstore struct {
 	Storage *StorageConfig `json:"storage,omitempty"`
 	// Prefix is the API version prefix. Default: /v1.
 	Prefix string `json:"prefix,omitempty"`
-	// InsecureAllowAll must be true while permissions are not enforced:
-	// any client may read and write anything.
+	// InsecureAllowAll turns permission checks off: any client, even
+	// anonymous, may read and write anything. For throw-away servers.
 	InsecureAllowAll bool `json:"insecure_allow_all,omitempty"`
+	// UserIDHMACSecret keys basicauth user ids and default bucket ids
+	// (Kinto's userid_hmac_secret). Required unless basicauth and the
+	// default bucket are both off.
+	UserIDHMACSecret string `json:"userid_hmac_secret,omitempty"`
+	// BasicAuth enables Kinto's basicauth policy: any user:pass is an
+	// identity. Default: on.
+	BasicAuth *bool `json:"basicauth,omitempty"`
+	// DefaultBucket enables /buckets/default, each user's personal bucket.
+	// Default: on.
+	DefaultBucket *bool `json:"default_bucket,omitempty"`
+	// BucketCreatePrincipals may create buckets. Default:
+	// system.Authenticated.
+	BucketCreatePrincipals []string `json:"bucket_create_principals,omitempty"`
+	// PermissionsEndpoint enables GET /v1/permissions.
+	PermissionsEndpoint bool `json:"permissions_endpoint,omitempty"`
 	// FlushEndpoint enables POST /v1/__flush__, which deletes everything
 	// (for test servers only).
 	FlushEndpoint bool `json:"flush_endpoint,omitempty"`
@@ -65,9 +80,6 @@ func (Docstore) CaddyModule() caddy.ModuleInfo {
 
 // Provision opens (or shares) the storage and builds the API handler.
 func (d *Docstore) Provision(ctx caddy.Context) error {
-	if !d.InsecureAllowAll {
-		return errors.New("docstore: permissions are not enforced yet; set insecure_allow_all to accept that any client may read and write everything")
-	}
 	var storage StorageConfig
 	if d.Storage != nil {
 		storage = *d.Storage
@@ -84,7 +96,7 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 	d.handler, err = docstore.NewHandler(store, d.config(), ctx.Slogger())
 	if err != nil {
 		_ = releaseStore(storage)
-		return err
+		return fmt.Errorf("docstore: %v", err)
 	}
 	return nil
 }
@@ -92,20 +104,25 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 // config translates the module's settings.
 func (d *Docstore) config() docstore.Config {
 	return docstore.Config{
-		Prefix:            d.Prefix,
-		BatchMaxRequests:  d.BatchMaxRequests,
-		PaginateBy:        d.PaginateBy,
-		MaxBodyBytes:      d.MaxBodySize,
-		FlushEnabled:      d.FlushEndpoint,
-		Readonly:          d.Readonly,
-		CORSOrigins:       d.CORSOrigins,
-		Backoff:           d.Backoff,
-		BackoffPercentage: d.BackoffPercentage,
-		EOS:               d.EOS,
-		EOSMessage:        d.EOSMessage,
-		EOSURL:            d.EOSURL,
-		RetryAfterSeconds: d.RetryAfter,
-		InsecureAllowAll:  d.InsecureAllowAll,
+		Prefix:                 d.Prefix,
+		BatchMaxRequests:       d.BatchMaxRequests,
+		PaginateBy:             d.PaginateBy,
+		MaxBodyBytes:           d.MaxBodySize,
+		FlushEnabled:           d.FlushEndpoint,
+		Readonly:               d.Readonly,
+		CORSOrigins:            d.CORSOrigins,
+		Backoff:                d.Backoff,
+		BackoffPercentage:      d.BackoffPercentage,
+		EOS:                    d.EOS,
+		EOSMessage:             d.EOSMessage,
+		EOSURL:                 d.EOSURL,
+		RetryAfterSeconds:      d.RetryAfter,
+		InsecureAllowAll:       d.InsecureAllowAll,
+		UserIDHMACSecret:       d.UserIDHMACSecret,
+		BasicAuth:              d.BasicAuth == nil || *d.BasicAuth,
+		DefaultBucket:          d.DefaultBucket == nil || *d.DefaultBucket,
+		BucketCreatePrincipals: d.BucketCreatePrincipals,
+		PermissionsEndpoint:    d.PermissionsEndpoint,
 	}
 }
 

@@ -23,6 +23,11 @@ func parseDocstore(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) 
 //	docstore {
 //		storage bolt [<path>]
 //		prefix /v1
+//		userid_hmac_secret <secret>
+//		basicauth on|off
+//		default_bucket on|off
+//		bucket_create_principals <principal...>
+//		permissions_endpoint
 //		insecure_allow_all
 //		flush_endpoint
 //		readonly
@@ -63,6 +68,19 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		d.Prefix, err = singleArg(disp)
 	case "insecure_allow_all":
 		d.InsecureAllowAll, err = true, noArgs(disp)
+	case "userid_hmac_secret":
+		d.UserIDHMACSecret, err = singleArg(disp)
+	case "basicauth":
+		d.BasicAuth, err = onOffArg(disp)
+	case "default_bucket":
+		d.DefaultBucket, err = onOffArg(disp)
+	case "bucket_create_principals":
+		d.BucketCreatePrincipals = disp.RemainingArgs()
+		if len(d.BucketCreatePrincipals) == 0 {
+			return disp.ArgErr()
+		}
+	case "permissions_endpoint":
+		d.PermissionsEndpoint, err = true, noArgs(disp)
 	case "flush_endpoint":
 		d.FlushEndpoint, err = true, noArgs(disp)
 	case "readonly":

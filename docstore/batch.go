@@ -222,7 +222,11 @@ func (h *Handler) serveSub(o *op, parent *request, sub subRequest) (*response, e
 	case !ok:
 		return errorResponse(errUnknownPath()), nil
 	case rt.name == "root":
-		return h.onlyGet(req, h.serverInfo), nil
+		id, err := o.identify(req.userID)
+		if err != nil {
+			return nil, err
+		}
+		return h.onlyGet(req, func(req *request) *response { return h.serverInfo(req, id) }), nil
 	case rt.name == "lbheartbeat":
 		return jsonResponse(http.StatusOK, []byte("{}")), nil
 	case rt.name == "version":

@@ -1,6 +1,9 @@
 package docstore
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Config holds the settings of the Kinto-compatible API, named after
 // Kinto's settings where one exists.
@@ -43,9 +46,23 @@ type Config struct {
 	EOSURL     string
 	// RetryAfterSeconds goes in Retry-After on 503 and 409 answers.
 	RetryAfterSeconds int
-	// InsecureAllowAll must be set while permissions are not enforced:
-	// every request, anonymous or not, may do anything.
+	// InsecureAllowAll skips every permission check: any client, even
+	// anonymous, may do anything. For throw-away test servers only.
 	InsecureAllowAll bool
+	// BasicAuth enables Kinto's basicauth policy: any "user:pass" is an
+	// identity, basicauth:<hex hmac-sha256(UserIDHMACSecret, "user:pass")>.
+	BasicAuth bool
+	// UserIDHMACSecret keys the basicauth user ids and the default bucket
+	// ids; required when BasicAuth is on.
+	UserIDHMACSecret string
+	// BucketCreatePrincipals may create buckets (Kinto's
+	// bucket_create_principals). Default: system.Authenticated.
+	BucketCreatePrincipals []string
+	// DefaultBucket enables /buckets/default, each user's personal bucket
+	// whose collections are created on first use.
+	DefaultBucket bool
+	// PermissionsEndpoint enables GET /v1/permissions.
+	PermissionsEndpoint bool
 }
 
 // withDefaults fills the zero values with Kinto's defaults.
@@ -80,7 +97,21 @@ func (c Config) withDefaults() Config {
 	if c.RetryAfterSeconds == 0 {
 		c.RetryAfterSeconds = 3
 	}
+	if c.BucketCreatePrincipals == nil {
+		c.BucketCreatePrincipals = []string{Authenticated}
+	}
 	return c
+}
+
+// validate refuses settings that cannot work together.
+func (c Config) validate() error {
+	if c.BasicAuth && c.UserIDHMACSecret == "" {
+		return errors.New("basicauth needs a userid_hmac_secret")
+	}
+	if c.DefaultBucket && c.UserIDHMACSecret == "" {
+		return errors.New("the default bucket needs a userid_hmac_secret")
+	}
+	return nil
 }
 
 // Version is changegate's version, reported as project_version.

@@ -29,6 +29,9 @@ type Handler struct {
 // NewHandler returns the API handler for store.
 func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	h := &Handler{store: store, cfg: cfg, logger: logger, capabilities: map[string]any{}}
 	if cfg.EOS != "" {
 		eos, err := time.Parse(time.DateOnly, cfg.EOS)
@@ -39,6 +42,24 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	}
 	if logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BasicAuth {
+		h.AddCapability("basicauth", map[string]any{
+			"description": "Very basic authentication sessions. Not for production use.",
+			"url":         "http://kinto.readthedocs.io/en/stable/api/1.x/authentication.html",
+		})
+	}
+	if cfg.DefaultBucket {
+		h.AddCapability("default_bucket", map[string]any{
+			"description": "The default bucket is an alias for a personal bucket where collections are created implicitly.",
+			"url":         "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default",
+		})
+	}
+	if cfg.PermissionsEndpoint {
+		h.AddCapability("permissions_endpoint", map[string]any{
+			"description": "The permissions endpoint can be used to list all user objects permissions.",
+			"url":         "https://kinto.readthedocs.io/en/latest/configuration/settings.html#activating-the-permissions-endpoint",
+		})
 	}
 	if cfg.FlushEnabled {
 		h.AddCapability("flush_endpoint", map[string]any{
@@ -78,7 +99,7 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 		query:  r.URL.Query(),
 		header: r.Header,
 		origin: requestOrigin(r),
-		userID: userFrom(r.Context()),
+		userID: h.authenticate(r),
 	}
 	p := r.URL.Path
 	if !strings.HasPrefix(p, h.cfg.Prefix) || (len(p) > len(h.cfg.Prefix) && p[len(h.cfg.Prefix)] != '/') {
@@ -145,7 +166,11 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 	}
 	switch rt.name {
 	case "root":
-		return h.onlyGet(req, h.serverInfo)
+		id, err := h.identityOf(ctx, req.userID)
+		if err != nil {
+			return h.internalError(req, err)
+		}
+		return h.onlyGet(req, func(req *request) *response { return h.serverInfo(req, id) })
 	case "heartbeat":
 		return h.onlyGet(req, func(*request) *response { return h.heartbeat(ctx) })
 	case "lbheartbeat":
@@ -156,6 +181,8 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.flush(ctx, req)
 	case "batch":
 		return h.batch(ctx, req)
+	case "permissions":
+		return h.permissionsList(ctx, req)
 	}
 	return h.resource(ctx, req, rt.ref)
 }

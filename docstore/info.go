@@ -7,8 +7,8 @@ import (
 	"runtime/debug"
 )
 
-// serverInfo answers GET /v1/ (Kinto's hello view).
-func (h *Handler) serverInfo(req *request) *response {
+// serverInfo answers GET /v1/ for a caller (nil when anonymous).
+func (h *Handler) serverInfo(req *request, id *identity) *response {
 	h.mu.RLock()
 	caps := make(map[string]any, len(h.capabilities))
 	for k, v := range h.capabilities {
@@ -39,13 +39,21 @@ func (h *Handler) serverInfo(req *request) *response {
 		},
 		Capabilities: caps,
 	}
-	if req.userID != "" {
-		info.User = map[string]any{
-			"id":         req.userID,
-			"principals": []string{req.userID, "system.Everyone", "system.Authenticated"},
-		}
+	if id != nil && !id.anonymous() {
+		info.User = h.userInfo(id)
 	}
 	return marshalResponse(http.StatusOK, info)
+}
+
+// identityOf reads the principals of a user.
+func (h *Handler) identityOf(ctx context.Context, userID string) (*identity, error) {
+	var id *identity
+	err := h.store.read(ctx, func(o *op) error {
+		var err error
+		id, err = o.identify(userID)
+		return err
+	})
+	return id, err
 }
 
 // heartbeat answers GET /v1/__heartbeat__: 200 when storage answers, 503

@@ -19,7 +19,8 @@ type listed struct {
 
 // listObjects answers GET/HEAD on a list. The ETag is the list timestamp
 // whatever the filters; HEAD gives Total-Records and Total-Objects.
-func (h *Handler) listObjects(o *op, req *request, r ref, prec preconditions) (*response, error) {
+func (h *Handler) listObjects(o *op, c *call) (*response, error) {
+	req, r, prec := c.request, c.r, c.prec
 	ts, err := o.listTimestamp(r.parent(), r.Kind)
 	if err != nil {
 		return nil, err
@@ -29,14 +30,14 @@ func (h *Handler) listObjects(o *op, req *request, r ref, prec preconditions) (*
 		resp.setTimestamp(ts)
 		return resp, nil
 	}
-	if err := o.checkPreconditions(r, prec, &Object{LastModified: ts}); err != nil {
+	if err := o.checkPreconditions(c, &Object{LastModified: ts}); err != nil {
 		return nil, err
 	}
 	q, err := h.parseQuery(req.query)
 	if err != nil {
 		return nil, err
 	}
-	found, more, err := o.find(r, q, req.method == http.MethodHead)
+	found, more, err := o.find(r, q, req.method == http.MethodHead, c.visible)
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +65,13 @@ func (h *Handler) listObjects(o *op, req *request, r ref, prec preconditions) (*
 
 // deleteObjects answers DELETE on a list: the matching objects (a page of
 // them) are replaced by tombstones, which the response lists.
-func (h *Handler) deleteObjects(o *op, req *request, r ref, prec preconditions) (*response, error) {
+func (h *Handler) deleteObjects(o *op, c *call) (*response, error) {
+	req, r := c.request, c.r
 	ts, err := o.listTimestamp(r.parent(), r.Kind)
 	if err != nil {
 		return nil, err
 	}
-	if err := o.checkPreconditions(r, prec, &Object{LastModified: ts}); err != nil {
+	if err := o.checkPreconditions(c, &Object{LastModified: ts}); err != nil {
 		return nil, err
 	}
 	q, err := h.parseQuery(req.query)
@@ -81,7 +83,7 @@ func (h *Handler) deleteObjects(o *op, req *request, r ref, prec preconditions) 
 	if q.Nonce != "" && !h.nonces.use(q.Nonce) {
 		return nil, fromQueryError(query.ErrTokenReused())
 	}
-	found, more, err := o.find(r, q, false)
+	found, more, err := o.find(r, q, false, c.visible)
 	if err != nil {
 		return nil, err
 	}
@@ -132,13 +134,16 @@ func fromQueryError(qe *query.Error) *Error {
 // find returns the objects of list r matching q, in q's order, one page
 // of them; more reports a further page. For a count (HEAD) every match is
 // returned.
-func (o *op) find(r ref, q *query.Query, all bool) (found []listed, more bool, err error) {
+func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (found []listed, more bool, err error) {
 	limit := q.Limit
 	// In the default order the scan yields objects already sorted, so it
 	// can stop as soon as one object past the page is found.
 	stopEarly := q.DefaultOrder() && !all
 	opts := ScanOptions{Since: q.SinceHint(), IncludeDeleted: q.IncludeDeleted}
 	err = o.tx.Scan(r.parent(), r.Kind, opts, func(obj *Object) (bool, error) {
+		if !visible(obj) {
+			return true, nil
+		}
 		decoded, err := decodeListed(obj)
 		if err != nil {
 			return false, err
@@ -159,6 +164,13 @@ func (o *op) find(r ref, q *query.Query, all bool) (found []listed, more bool, e
 		return found[:limit], true, nil
 	}
 	return found, false, nil
+}
+
+// visible reports whether a list shows obj to the caller: everything when
+// the caller may read (or write) the whole list, else only the objects
+// shared with them.
+func (c *call) visible(obj *Object) bool {
+	return c.acc.all || sharedWith(c.id, c.r.Kind, obj, c.acc.shared)
 }
 
 // decodeListed decodes an object (or tombstone) for filtering and sorting.

@@ -38,55 +38,112 @@ func exposeFor(r ref, method string) string {
 	return exposeDefault
 }
 
+// call is one resource request being served: the request, what it
+// names, who makes it and what it may see.
+type call struct {
+	*request
+	r    ref
+	prec preconditions
+	id   *identity
+	acc  access
+	// existing is the object the request names (for POST, the one with
+	// the posted id), nil when there is none.
+	existing *Object
+	// payload is the parsed body of PUT and POST.
+	payload *payload
+}
+
 func (h *Handler) routeResource(o *op, req *request, r ref) (*response, error) {
 	if resp := h.checkRequest(req, r); resp != nil {
 		return resp, nil
 	}
-	prec, _ := parsePreconditions(req.header)
-	if err := o.requireParents(r); err != nil {
-		return nil, err
-	}
-	if r.plural() {
-		switch req.method {
-		case http.MethodPost:
-			return h.createObject(o, req, r, prec)
-		case http.MethodDelete:
-			return h.deleteObjects(o, req, r, prec)
-		}
-		return h.listObjects(o, req, r, prec)
-	}
-	if !validID(r.ID) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
-	}
-	switch req.method {
-	case http.MethodPut:
-		return h.putObject(o, req, r, prec)
-	case http.MethodPatch:
-		return h.patchObject(o, req, r, prec)
-	case http.MethodDelete:
-		return h.deleteObject(o, req, r, prec)
-	}
-	return h.getObject(o, req, r, prec)
-}
-
-// getObject answers GET/HEAD on an object.
-func (h *Handler) getObject(o *op, req *request, r ref, prec preconditions) (*response, error) {
-	obj, err := o.get(r)
+	c, err := h.newCall(o, req, r)
 	if err != nil {
 		return nil, err
 	}
-	if obj == nil {
-		return nil, notFound(r.Kind, r.ID)
+	if c.acc, err = h.authorize(o, c.id, req, c.r, c.existing); err != nil {
+		return nil, err
 	}
-	if prec.notModified(obj.LastModified) {
+	if err := o.requireParents(c.r); err != nil {
+		return nil, err
+	}
+	return h.serveCall(o, c)
+}
+
+// newCall identifies the caller, resolves the default bucket, validates
+// the body and reads the object the request names.
+func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
+	c := &call{request: req, r: r}
+	c.prec, _ = parsePreconditions(req.header)
+	var err error
+	if c.id, err = o.identify(req.userID); err != nil {
+		return nil, err
+	}
+	if c.r, err = h.resolveDefaultBucket(o, c, r); err != nil {
+		return nil, err
+	}
+	if !c.r.plural() && !validID(c.r.ID) {
+		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+	}
+	if req.method == http.MethodPut || req.method == http.MethodPost {
+		if c.payload, err = parsePayload(req.body); err != nil {
+			return nil, err
+		}
+		if err := checkKnownPermissions(c.r.Kind, c.payload.Permissions); err != nil {
+			return nil, err
+		}
+	}
+	target := c.r
+	if c.r.plural() && req.method == http.MethodPost {
+		id, err := postedID(c.payload.Data)
+		if err != nil || id == "" {
+			return c, err
+		}
+		target = c.r.withID(id)
+	}
+	if !target.plural() {
+		c.existing, err = o.get(target)
+	}
+	return c, err
+}
+
+// serveCall dispatches an authorized call.
+func (h *Handler) serveCall(o *op, c *call) (*response, error) {
+	if c.r.plural() {
+		switch c.method {
+		case http.MethodPost:
+			return h.createObject(o, c)
+		case http.MethodDelete:
+			return h.deleteObjects(o, c)
+		}
+		return h.listObjects(o, c)
+	}
+	switch c.method {
+	case http.MethodPut:
+		return h.putObject(o, c)
+	case http.MethodPatch:
+		return h.patchObject(o, c)
+	case http.MethodDelete:
+		return h.deleteObject(o, c)
+	}
+	return h.getObject(o, c)
+}
+
+// getObject answers GET/HEAD on an object.
+func (h *Handler) getObject(o *op, c *call) (*response, error) {
+	obj := c.existing
+	if obj == nil {
+		return nil, notFound(c.r.Kind, c.r.ID)
+	}
+	if c.prec.notModified(obj.LastModified) {
 		resp := newResponse(http.StatusNotModified, nil)
 		resp.setTimestamp(obj.LastModified)
 		return resp, nil
 	}
-	if err := o.checkPreconditions(r, prec, obj); err != nil {
+	if err := o.checkPreconditions(c, obj); err != nil {
 		return nil, err
 	}
-	body, err := objectBody(obj, req.query["_fields"])
+	body, err := objectBody(obj, c.id, c.query["_fields"])
 	if err != nil {
 		return nil, err
 	}
@@ -97,70 +154,55 @@ func (h *Handler) getObject(o *op, req *request, r ref, prec preconditions) (*re
 }
 
 // putObject answers PUT: create (201) or replace (200).
-func (h *Handler) putObject(o *op, req *request, r ref, prec preconditions) (*response, error) {
-	p, err := parsePayload(req.body)
-	if err != nil {
+func (h *Handler) putObject(o *op, c *call) (*response, error) {
+	if err := o.checkPreconditions(c, c.existing); err != nil {
 		return nil, err
 	}
-	existing, err := o.get(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.checkPreconditions(r, prec, existing); err != nil {
-		return nil, err
-	}
-	data := p.Data
-	if data == nil && existing != nil {
-		data = existing.Data
-	}
+	data := c.payload.Data
 	perms := Permissions{}
-	if existing != nil && p.Permissions == nil {
-		perms = existing.Permissions.clone()
+	if c.existing != nil {
+		if data == nil {
+			data = c.existing.Data
+		}
+		if c.payload.Permissions == nil {
+			perms = c.existing.Permissions.clone()
+		}
 	}
-	perms.replace(p.Permissions)
-	obj, err := o.save(r, data, perms, req.principal())
+	perms.replace(c.payload.Permissions)
+	obj, err := o.save(c.r, data, perms, c.principal())
 	if err != nil {
 		return nil, err
 	}
 	status := http.StatusOK
-	if existing == nil {
+	if c.existing == nil {
 		status = http.StatusCreated
 	}
-	return objectResponse(status, obj)
+	return objectResponse(status, obj, c.id)
 }
 
 // createObject answers POST on a list: 201 with the new object, or 200
 // with the existing one when the posted id is taken.
-func (h *Handler) createObject(o *op, req *request, r ref, prec preconditions) (*response, error) {
-	p, err := parsePayload(req.body)
+func (h *Handler) createObject(o *op, c *call) (*response, error) {
+	id, err := postedID(c.payload.Data)
 	if err != nil {
 		return nil, err
 	}
-	id, err := postedID(p.Data)
-	if err != nil {
+	if id == "" {
+		id = newID(c.r.Kind)
+	}
+	if err := o.checkPreconditions(&call{request: c.request, r: c.r.withID(id), prec: c.prec, id: c.id}, c.existing); err != nil {
 		return nil, err
 	}
-	var existing *Object
-	if id != "" {
-		if existing, err = o.get(r.withID(id)); err != nil {
-			return nil, err
-		}
-	} else {
-		id = newID(r.Kind)
-	}
-	if err := o.checkPreconditions(r.withID(id), prec, existing); err != nil {
-		return nil, err
-	}
-	if existing != nil {
-		return objectResponse(http.StatusOK, existing)
+	if c.existing != nil {
+		return objectResponse(http.StatusOK, c.existing, c.id)
 	}
 	perms := Permissions{}
-	perms.replace(p.Permissions)
-	obj, err := o.save(r.withID(id), p.Data, perms, req.principal())
+	perms.replace(c.payload.Permissions)
+	obj, err := o.save(c.r.withID(id), c.payload.Data, perms, c.principal())
 	if err != nil {
 		return nil, err
 	}
-	return objectResponse(http.StatusCreated, obj)
+	return objectResponse(http.StatusCreated, obj, c.id)
 }
 
 // postedID returns the id a POSTed object carries, or "".
@@ -176,37 +218,33 @@ func postedID(data json.RawMessage) (string, error) {
 }
 
 // deleteObject answers DELETE on an object with its tombstone.
-func (h *Handler) deleteObject(o *op, req *request, r ref, prec preconditions) (*response, error) {
-	_, err := o.mustExist(r, prec)
+func (h *Handler) deleteObject(o *op, c *call) (*response, error) {
+	if err := o.mustExist(c); err != nil {
+		return nil, err
+	}
+	requested, _ := strconv.ParseInt(c.query.Get("last_modified"), 10, 64)
+	tomb, err := o.remove(c.r, requested)
 	if err != nil {
 		return nil, err
 	}
-	requested, _ := strconv.ParseInt(req.query.Get("last_modified"), 10, 64)
-	tomb, err := o.remove(r, requested)
-	if err != nil {
-		return nil, err
-	}
-	return objectResponse(http.StatusOK, tomb)
+	return objectResponse(http.StatusOK, tomb, c.id)
 }
 
-// mustExist returns the object r names, answering 404 when it does not
-// exist and 412 when the preconditions fail.
-func (o *op) mustExist(r ref, prec preconditions) (*Object, error) {
-	obj, err := o.get(r)
-	if err != nil {
-		return nil, err
+// mustExist answers 404 when the object the call names does not exist and
+// 412 when the preconditions fail.
+func (o *op) mustExist(c *call) error {
+	if c.existing == nil {
+		return notFound(c.r.Kind, c.r.ID)
 	}
-	if obj == nil {
-		return nil, notFound(r.Kind, r.ID)
-	}
-	return obj, o.checkPreconditions(r, prec, obj)
+	return o.checkPreconditions(c, c.existing)
 }
 
 // checkPreconditions answers 412 (errno 114) when If-Match/If-None-Match
 // fail against obj (nil when it does not exist, then the list timestamp is
 // the current one). details.existing shows the object, without its
-// permissions.
-func (o *op) checkPreconditions(r ref, prec preconditions, obj *Object) error {
+// permissions, and only to a caller who may read it.
+func (o *op) checkPreconditions(c *call, obj *Object) error {
+	r, prec := c.r, c.prec
 	current := int64(0)
 	if obj != nil {
 		current = obj.LastModified
@@ -222,11 +260,25 @@ func (o *op) checkPreconditions(r ref, prec preconditions, obj *Object) error {
 	}
 	e := NewError(http.StatusPreconditionFailed, ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
 	if obj != nil && !r.plural() {
-		e.Details = map[string]json.RawMessage{"existing": obj.Data}
+		readable, err := o.readable(c, r.withID(obj.ID))
+		if err != nil {
+			return err
+		}
+		if readable {
+			e.Details = map[string]json.RawMessage{"existing": obj.Data}
+		}
 	}
 	e.WithHeader("ETag", `"`+strconv.FormatInt(current, 10)+`"`)
 	e.WithHeader("Last-Modified", httpDate(current))
 	return e
+}
+
+// readable reports whether the caller may read the object r names.
+func (o *op) readable(c *call, r ref) (bool, error) {
+	if c.acc.insecure {
+		return true, nil
+	}
+	return o.permitted(c.id, r, permRead)
 }
 
 // save writes a live object with a fresh timestamp: the id and
@@ -235,6 +287,12 @@ func (o *op) checkPreconditions(r ref, prec preconditions, obj *Object) error {
 func (o *op) save(r ref, data json.RawMessage, perms Permissions, author string) (*Object, error) {
 	if data == nil {
 		data = json.RawMessage("{}")
+	}
+	if r.Kind == KindGroup {
+		var err error
+		if data, err = o.saveGroup(r, data); err != nil {
+			return nil, err
+		}
 	}
 	ms := members(data)
 	if id := findMember(ms, "id"); id != nil && gjson.ParseBytes(id).String() != r.ID {
@@ -271,6 +329,9 @@ func clientTimestamp(raw json.RawMessage) int64 {
 // collection also deletes everything below it, without tombstones (as
 // Kinto's on_buckets_deleted / on_collections_deleted do).
 func (o *op) remove(r ref, requested int64) (*Object, error) {
+	if err := o.beforeRemove(r); err != nil {
+		return nil, err
+	}
 	ts, err := o.bumpTimestamp(r.parent(), r.Kind, requested)
 	if err != nil {
 		return nil, err
@@ -298,8 +359,8 @@ func tombstoneData(obj *Object) json.RawMessage {
 
 // objectResponse renders {"permissions", "data"} with the object's
 // timestamp headers.
-func objectResponse(status int, obj *Object) (*response, error) {
-	body, err := objectBody(obj, nil)
+func objectResponse(status int, obj *Object, viewer *identity) (*response, error) {
+	body, err := objectBody(obj, viewer, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -309,8 +370,9 @@ func objectResponse(status int, obj *Object) (*response, error) {
 }
 
 // objectBody renders an object as Kinto does: permissions first (absent on
-// tombstones), then data, projected on fields when asked.
-func objectBody(obj *Object, fields []string) ([]byte, error) {
+// tombstones, empty unless the viewer is one of the object's writers),
+// then data, projected on fields when asked.
+func objectBody(obj *Object, viewer *identity, fields []string) ([]byte, error) {
 	data := obj.Data
 	if obj.Deleted {
 		data = tombstoneData(obj)
@@ -324,12 +386,16 @@ func objectBody(obj *Object, fields []string) ([]byte, error) {
 	out := make([]byte, 0, len(data)+128)
 	out = append(out, '{')
 	if !obj.Deleted {
-		perms, err := json.Marshal(obj.Permissions.orEmpty())
+		perms := Permissions{}
+		if viewer.holds(obj.Permissions[permWrite]) {
+			perms = obj.Permissions.orEmpty()
+		}
+		b, err := json.Marshal(perms)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, `"permissions":`...)
-		out = append(out, perms...)
+		out = append(out, b...)
 		out = append(out, ',')
 	}
 	out = append(out, `"data":`...)

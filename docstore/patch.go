@@ -11,15 +11,16 @@ import (
 // patchObject answers PATCH: a plain merge (application/json), a JSON
 // Merge Patch (RFC 7396) or a JSON Patch (RFC 6902, which kinto.js uses to
 // edit permissions). Response-Behavior picks full, light or diff bodies.
-func (h *Handler) patchObject(o *op, req *request, r ref, prec preconditions) (*response, error) {
+func (h *Handler) patchObject(o *op, c *call) (*response, error) {
+	req, r := c.request, c.r
 	behavior, err := responseBehavior(req.header)
 	if err != nil {
 		return nil, err
 	}
-	existing, err := o.mustExist(r, prec)
-	if err != nil {
+	if err := o.mustExist(c); err != nil {
 		return nil, err
 	}
+	existing := c.existing
 	var data, changes json.RawMessage
 	var perms Permissions
 	if mediaType(req.header) == "application/json-patch+json" {
@@ -30,11 +31,14 @@ func (h *Handler) patchObject(o *op, req *request, r ref, prec preconditions) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := checkKnownPermissions(r.Kind, perms); err != nil {
+		return nil, err
+	}
 	obj, err := o.save(r, data, perms, req.principal())
 	if err != nil {
 		return nil, err
 	}
-	resp, err := objectResponse(http.StatusOK, obj)
+	resp, err := objectResponse(http.StatusOK, obj, c.id)
 	if err != nil || behavior == "full" {
 		return resp, err
 	}

@@ -93,6 +93,8 @@ func parseRoute(p string) (rt route, ok bool) {
 		return route{name: "flush"}, true
 	case "/batch":
 		return route{name: "batch"}, true
+	case "/permissions":
+		return route{name: "permissions"}, true
 	}
 	if !strings.HasPrefix(p, "/buckets") {
 		return route{}, false

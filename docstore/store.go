@@ -118,10 +118,15 @@ func (o *op) put(r ref, obj *Object) error {
 // get returns the live object r names, or nil.
 func (o *op) get(r ref) (*Object, error) {
 	obj, err := o.tx.Get(r.parent(), r.Kind, r.ID)
+	return obj, ignoreNotFound(err)
+}
+
+// ignoreNotFound turns ErrNotFound into no error.
+func ignoreNotFound(err error) error {
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil
 	}
-	return obj, err
+	return err
 }
 
 // requireParents returns Kinto's 404 (errno 111) when the bucket or the

@@ -48,6 +48,9 @@ func tryDo(method, url, body string, headers ...string) (result, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for _, h := range headers {
+		if h == "" {
+			continue // an anonymous caller's missing Authorization
+		}
 		name, value, _ := strings.Cut(h, ": ")
 		req.Header.Set(name, value)
 	}

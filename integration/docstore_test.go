@@ -20,6 +20,7 @@ const standalone = `{
 :{port} {
 	docstore {
 		storage bolt {dir}/data.db
+		userid_hmac_secret test-secret
 		insecure_allow_all
 		flush_endpoint
 	}
