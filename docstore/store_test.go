@@ -189,3 +189,45 @@ func TestFlushDeletesEverything(t *testing.T) {
 		t.Fatalf("buckets after flush: %s", w.Body)
 	}
 }
+
+func TestCanReadCollection(t *testing.T) {
+	store := docstore.NewStore(memory.New())
+	h, err := docstore.NewHandler(store, docstore.Config{BasicAuth: true, UserIDHMACSecret: "s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(method, path, body, user string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "http://kinto.test"+path, strings.NewReader(body))
+		if user != "" {
+			req.SetBasicAuth(user, "pw")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	mustStatus(t, as("PUT", "/v1/buckets/b", "{}", "alice"), 201)
+	mustStatus(t, as("PUT", "/v1/buckets/b/collections/c", "{}", "alice"), 201)
+	check := func(user, coll string) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		if user != "" {
+			req.SetBasicAuth(user, "pw")
+		}
+		caller, err := h.Identify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.CanReadCollection(context.Background(), caller, "b", coll)
+		if err == nil {
+			return 200
+		}
+		return docstore.AsError(err).Code
+	}
+	for _, c := range []struct {
+		user, coll string
+		want       int
+	}{{"alice", "c", 200}, {"alice", "nope", 404}, {"bob", "c", 403}, {"bob", "nope", 403}, {"", "c", 401}} {
+		if got := check(c.user, c.coll); got != c.want {
+			t.Errorf("%q reading b/%s: %d, want %d", c.user, c.coll, got, c.want)
+		}
+	}
+}
