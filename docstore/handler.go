@@ -197,9 +197,6 @@ func (h *Handler) onlyGet(req *request, fn func(*request) *response) *response {
 
 // resource serves an object or list endpoint in its own transaction.
 func (h *Handler) resource(ctx context.Context, req *request, r ref) *response {
-	if resp := h.checkRequest(req, r); resp != nil {
-		return resp
-	}
 	var resp *response
 	run := h.store.read
 	if !req.isRead() {
@@ -232,7 +229,7 @@ func (h *Handler) internalError(req *request, err error) *response {
 	return errorResponse(e)
 }
 
-// checkRequest refuses, before any storage access, what the endpoint
+// checkRequest refuses, before anything is read, what the endpoint
 // cannot accept: the method, the Accept and Content-Type headers, and
 // malformed preconditions.
 func (h *Handler) checkRequest(req *request, r ref) *response {
