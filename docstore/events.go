@@ -3,7 +3,9 @@ package docstore
 import "sync"
 
 // Event tells subscribers that an object was written. Events are published
-// after the transaction that wrote the object is durable, in commit order.
+// after the transaction that wrote the object is durable. The events of
+// one transaction arrive in order, but those of concurrent transactions
+// may interleave: keep the highest timestamp seen.
 type Event struct {
 	// Kind of the object written: record, collection, group or bucket.
 	Kind string
@@ -11,7 +13,8 @@ type Event struct {
 	Bucket string
 	// Collection is the record's collection, or the collection's own id.
 	Collection string
-	// ID is the object's id.
+	// ID is the object's id; "" when a list timestamp was initialised
+	// without a write (the first read of an empty records list).
 	ID string
 	// Timestamp is the object's new last_modified, which is also the new
 	// timestamp of its list (for records: the collection's records

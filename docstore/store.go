@@ -82,6 +82,11 @@ func (o *op) listTimestamp(parent, kind string) (int64, error) {
 	if err := o.tx.SetTimestamp(parent, kind, ts); err != nil {
 		return 0, err
 	}
+	if key, ok := parseCollectionURI(parent); ok && kind == KindRecord {
+		// The collection now has a records timestamp: tell the changes
+		// registry, as Kinto's monitor lists it from then on.
+		o.events = append(o.events, Event{Kind: KindRecord, Bucket: key.Bucket, Collection: key.Collection, Timestamp: ts})
+	}
 	return ts, nil
 }
 
