@@ -140,11 +140,14 @@ func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (
 	// can stop as soon as one object past the page is found.
 	stopEarly := q.DefaultOrder() && !all
 	opts := ScanOptions{Since: q.SinceHint(), IncludeDeleted: q.IncludeDeleted}
+	// Most sync queries (_since, _limit, the default order) read nothing
+	// but ids and timestamps: then objects are matched without decoding.
+	light := q.ReadsOnly("id", "last_modified", "deleted")
 	err = o.tx.Scan(r.parent(), r.Kind, opts, func(obj *Object) (bool, error) {
 		if !visible(obj) {
 			return true, nil
 		}
-		decoded, err := decodeListed(obj)
+		decoded, err := decodeListed(obj, light)
 		if err != nil {
 			return false, err
 		}
@@ -173,8 +176,16 @@ func (c *call) visible(obj *Object) bool {
 	return c.acc.all || sharedWith(c.id, c.r.Kind, obj, c.acc.shared)
 }
 
-// decodeListed decodes an object (or tombstone) for filtering and sorting.
-func decodeListed(obj *Object) (map[string]any, error) {
+// decodeListed decodes an object (or tombstone) for filtering and
+// sorting; light decodes only its id, timestamp and deletion mark.
+func decodeListed(obj *Object, light bool) (map[string]any, error) {
+	if light {
+		m := map[string]any{"id": obj.ID, "last_modified": json.Number(strconv.FormatInt(obj.LastModified, 10))}
+		if obj.Deleted {
+			m["deleted"] = true
+		}
+		return m, nil
+	}
 	data := obj.Data
 	if obj.Deleted {
 		data = tombstoneData(obj)

@@ -3,6 +3,8 @@ package query
 import (
 	"math"
 	"math/big"
+	"slices"
+	"strings"
 )
 
 // SinceHint returns a bound h such that every object the query can match
@@ -77,4 +79,37 @@ func ceil(n number) *big.Int {
 	}
 	i, _ := big.NewFloat(math.Ceil(n.f)).Int(nil)
 	return i
+}
+
+// ReadsOnly reports whether evaluating the query (filters, pagination
+// rules, sorting and projection) reads no root field outside fields, so
+// that a store may match objects without decoding them whole.
+func (q *Query) ReadsOnly(fields ...string) bool {
+	known := func(path string) bool {
+		root, _, _ := strings.Cut(path, ".")
+		return slices.Contains(fields, root)
+	}
+	for _, f := range q.Filters {
+		if !known(f.Field) {
+			return false
+		}
+	}
+	for _, rule := range q.rules {
+		for _, f := range rule {
+			if !known(f.Field) {
+				return false
+			}
+		}
+	}
+	for _, s := range q.Sort {
+		if !known(s.Field) {
+			return false
+		}
+	}
+	for _, f := range q.Fields {
+		if !known(f) {
+			return false
+		}
+	}
+	return true
 }
