@@ -341,7 +341,7 @@ func (o *op) remove(r ref, requested int64) (*Object, error) {
 		return nil, err
 	}
 	if r.Kind == KindBucket || r.Kind == KindCollection {
-		if err := o.tx.DeleteTree(r.uri()); err != nil {
+		if err := o.deleteTree(r.uri()); err != nil {
 			return nil, err
 		}
 	}

@@ -39,6 +39,9 @@ type op struct {
 	tx       Tx
 	writable bool
 	events   []Event
+	// seen caches the objects read by ref: permission checks, parent
+	// checks and handlers all read the same bucket and collection.
+	seen map[ref]*Object
 }
 
 // read runs fn in a read-only transaction, upgrading to a write
@@ -116,14 +119,39 @@ func (o *op) put(r ref, obj *Object) error {
 	if err := o.tx.Put(r.parent(), r.Kind, obj); err != nil {
 		return err
 	}
+	o.remember(r.withID(obj.ID), obj)
 	o.events = append(o.events, r.withID(obj.ID).event(obj.LastModified, obj.Deleted))
 	return nil
 }
 
 // get returns the live object r names, or nil.
 func (o *op) get(r ref) (*Object, error) {
+	if obj, ok := o.seen[r]; ok {
+		return obj, nil
+	}
 	obj, err := o.tx.Get(r.parent(), r.Kind, r.ID)
-	return obj, ignoreNotFound(err)
+	if err = ignoreNotFound(err); err != nil {
+		return nil, err
+	}
+	o.remember(r, obj)
+	return obj, nil
+}
+
+// remember caches what r names now (nil for nothing or a tombstone).
+func (o *op) remember(r ref, obj *Object) {
+	if o.seen == nil {
+		o.seen = map[ref]*Object{}
+	}
+	if obj != nil && obj.Deleted {
+		obj = nil
+	}
+	o.seen[r] = obj
+}
+
+// deleteTree removes everything below uri and forgets what was read.
+func (o *op) deleteTree(uri string) error {
+	clear(o.seen)
+	return o.tx.DeleteTree(uri)
 }
 
 // ignoreNotFound turns ErrNotFound into no error.
@@ -176,5 +204,5 @@ func (o *op) flush() error {
 	if err != nil {
 		return err
 	}
-	return o.tx.DeleteTree("")
+	return o.deleteTree("")
 }
