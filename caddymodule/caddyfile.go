@@ -10,20 +10,28 @@ import (
 
 // init registers the Caddyfile order of every changegate directive, in one
 // place because their relative order matters. Directives listed earlier
-// wrap the ones after them: a request meets throttle first, and a response
-// leaves through cache_control last. Each module's own file registers its
-// directive's parser.
+// wrap the ones after them: a request meets method_override first, and a
+// response leaves through conditional last. Each module's own file
+// registers its directive's parser.
 func init() {
+	// The method is rewritten before anything looks at it: auth, rate
+	// limits and every method matcher see the overridden one.
+	httpcaddyfile.RegisterDirectiveOrder("method_override", httpcaddyfile.After, "method")
 	// Rate limiting runs once the user is known (after the auth handlers)
 	// and before anything expensive.
 	httpcaddyfile.RegisterDirectiveOrder("throttle", httpcaddyfile.After, "forward_auth")
-	// Response policy and transforms sit inside encode, so they see the
-	// uncompressed JSON: cache_control sees the final status, jsonp wraps
-	// what pretty indented, conditional validates the document itself.
-	httpcaddyfile.RegisterDirectiveOrder("cache_control", httpcaddyfile.Before, "invoke")
+	// conditional sits outside encode, the only place that sees both what
+	// clients send (If-Match: "12-gzip", which it strips before encode and
+	// the upstream see it) and what encode emits (ETag: "12-gzip", which
+	// it turns back into Kinto's "12"); it also judges 304/412 on the
+	// final answer, after pretty and jsonp.
+	httpcaddyfile.RegisterDirectiveOrder("conditional", httpcaddyfile.Before, "encode")
+	// The transforms sit inside encode, so they see uncompressed JSON:
+	// jsonp wraps what pretty indented; cache_control, innermost, sees the
+	// upstream's own status (jsonp answers errors as 200).
 	httpcaddyfile.RegisterDirectiveOrder("jsonp", httpcaddyfile.Before, "invoke")
 	httpcaddyfile.RegisterDirectiveOrder("pretty", httpcaddyfile.Before, "invoke")
-	httpcaddyfile.RegisterDirectiveOrder("conditional", httpcaddyfile.Before, "invoke")
+	httpcaddyfile.RegisterDirectiveOrder("cache_control", httpcaddyfile.Before, "invoke")
 	// changes answers its own endpoints and observes writes passing
 	// through to docstore or reverse_proxy, so it comes before both.
 	httpcaddyfile.RegisterDirectiveOrder("changes", httpcaddyfile.Before, "invoke")

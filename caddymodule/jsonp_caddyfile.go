@@ -1,0 +1,57 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("jsonp", parseJSONP)
+}
+
+func parseJSONP(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	j := new(JSONP)
+	err := j.UnmarshalCaddyfile(h.Dispenser)
+	return j, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	jsonp [<matcher>] {
+//		param <name>
+//		max_length <n>
+//		allow_authenticated
+//		max_buffer <size>
+//		kinto_prefix <prefix...> | off
+//	}
+func (j *JSONP) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
+	disp.Next() // directive name
+	if disp.NextArg() {
+		return disp.ArgErr()
+	}
+	for disp.NextBlock(0) {
+		var err error
+		switch opt := disp.Val(); opt {
+		case "param":
+			j.Param, err = singleArg(disp)
+		case "max_length":
+			j.MaxLength, err = intArg(disp)
+		case "allow_authenticated":
+			j.AllowAuthenticated, err = true, noArgs(disp)
+		case "max_buffer":
+			j.MaxBuffer, err = sizeArg(disp)
+		case "kinto_prefix":
+			err = j.KintoRoutes.unmarshal(disp)
+		default:
+			return disp.Errf("unrecognized jsonp option '%s'", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*JSONP)(nil)

@@ -1,0 +1,53 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("method_override", parseMethodOverride)
+}
+
+func parseMethodOverride(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(MethodOverride)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	method_override [<matcher>] [<method...>] {
+//		header <name>
+//		allow <method...>
+//		kinto_prefix <prefix...> | off
+//	}
+//
+// Methods given on the directive line are the allowlist, as with allow.
+func (m *MethodOverride) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
+	disp.Next() // directive name
+	m.Allow = disp.RemainingArgs()
+	for disp.NextBlock(0) {
+		var err error
+		switch opt := disp.Val(); opt {
+		case "header":
+			m.Header, err = singleArg(disp)
+		case "allow":
+			if m.Allow = disp.RemainingArgs(); len(m.Allow) == 0 {
+				return disp.ArgErr()
+			}
+		case "kinto_prefix":
+			err = m.KintoRoutes.unmarshal(disp)
+		default:
+			return disp.Errf("unrecognized method_override option '%s'", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*MethodOverride)(nil)

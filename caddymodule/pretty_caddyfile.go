@@ -1,0 +1,48 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("pretty", parsePretty)
+}
+
+func parsePretty(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	p := new(Pretty)
+	err := p.UnmarshalCaddyfile(h.Dispenser)
+	return p, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	pretty [<matcher>] {
+//		param <name>
+//		max_buffer <size>
+//	}
+func (p *Pretty) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
+	disp.Next() // directive name
+	if disp.NextArg() {
+		return disp.ArgErr()
+	}
+	for disp.NextBlock(0) {
+		var err error
+		switch opt := disp.Val(); opt {
+		case "param":
+			p.Param, err = singleArg(disp)
+		case "max_buffer":
+			p.MaxBuffer, err = sizeArg(disp)
+		default:
+			return disp.Errf("unrecognized pretty option '%s'", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Pretty)(nil)
