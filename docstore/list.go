@@ -27,6 +27,9 @@ func (h *Handler) listObjects(o *op, c *call) (*response, error) {
 	}
 	if prec.notModified(ts) {
 		resp := newResponse(http.StatusNotModified, nil)
+		// RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200
+		// would have.
+		resp.header.Set("Cache-Control", "no-cache, no-store")
 		resp.setTimestamp(ts)
 		return resp, nil
 	}

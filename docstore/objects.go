@@ -137,6 +137,9 @@ func (h *Handler) getObject(o *op, c *call) (*response, error) {
 	}
 	if c.prec.notModified(obj.LastModified) {
 		resp := newResponse(http.StatusNotModified, nil)
+		// RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200
+		// would have.
+		resp.header.Set("Cache-Control", "no-cache, no-store")
 		resp.setTimestamp(obj.LastModified)
 		return resp, nil
 	}

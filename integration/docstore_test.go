@@ -125,7 +125,8 @@ func TestKintoTranscript(t *testing.T) {
 
 	// [25]-[27] conditional list requests.
 	do(t, "GET", recs, "", fmt.Sprintf(`If-None-Match: "%d"`, ts3)).expect(t, 304, "").
-		expectHeader(t, "ETag", fmt.Sprintf(`"%d"`, ts3))
+		expectHeader(t, "ETag", fmt.Sprintf(`"%d"`, ts3)).
+		expectHeader(t, "Cache-Control", "no-cache, no-store")
 	do(t, "GET", recs, "", `If-None-Match: "123"`).expectStatus(t, 200)
 	do(t, "GET", recs, "", `If-Match: "123"`).
 		expect(t, 412, `{"code":412,"errno":114,"error":"Precondition Failed","message":"Resource was modified meanwhile"}`)
