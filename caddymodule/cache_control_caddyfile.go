@@ -7,17 +7,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("cache_control", parseCacheControl)
-}
-
-func parseCacheControl(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	c := new(CacheControl)
-	err := c.UnmarshalCaddyfile(h.Dispenser)
-	return c, err
+	httpcaddyfile.RegisterHandlerDirective("cache_control", unmarshalHandler[CacheControl])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 )
 
@@ -98,4 +99,16 @@ func onOffArg(disp *caddyfile.Dispenser) (*bool, error) {
 		return new(bool), nil
 	}
 	return nil, disp.Errf("%s: want on or off, got '%s'", opt, s)
+}
+
+// unmarshalHandler is the Caddyfile parser of every changegate handler
+// directive: a new T set up by its own UnmarshalCaddyfile.
+func unmarshalHandler[T any, PT interface {
+	*T
+	caddyfile.Unmarshaler
+	caddyhttp.MiddlewareHandler
+}](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := PT(new(T))
+	err := handler.UnmarshalCaddyfile(h.Dispenser)
+	return handler, err
 }

@@ -3,19 +3,12 @@ package caddymodule
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/changegate/changegate/conditional"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("conditional", parseConditional)
-}
-
-func parseConditional(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	c := new(Conditional)
-	err := c.UnmarshalCaddyfile(h.Dispenser)
-	return c, err
+	httpcaddyfile.RegisterHandlerDirective("conditional", unmarshalHandler[Conditional])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -5,17 +5,10 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("docstore", parseDocstore)
-}
-
-func parseDocstore(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	d := new(Docstore)
-	err := d.UnmarshalCaddyfile(h.Dispenser)
-	return d, err
+	httpcaddyfile.RegisterHandlerDirective("docstore", unmarshalHandler[Docstore])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -3,17 +3,10 @@ package caddymodule
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("jsonp", parseJSONP)
-}
-
-func parseJSONP(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	j := new(JSONP)
-	err := j.UnmarshalCaddyfile(h.Dispenser)
-	return j, err
+	httpcaddyfile.RegisterHandlerDirective("jsonp", unmarshalHandler[JSONP])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -3,17 +3,10 @@ package caddymodule
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("method_override", parseMethodOverride)
-}
-
-func parseMethodOverride(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(MethodOverride)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	httpcaddyfile.RegisterHandlerDirective("method_override", unmarshalHandler[MethodOverride])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

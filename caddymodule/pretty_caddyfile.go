@@ -3,17 +3,10 @@ package caddymodule
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("pretty", parsePretty)
-}
-
-func parsePretty(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	p := new(Pretty)
-	err := p.UnmarshalCaddyfile(h.Dispenser)
-	return p, err
+	httpcaddyfile.RegisterHandlerDirective("pretty", unmarshalHandler[Pretty])
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
