@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"strconv"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -111,4 +112,23 @@ func unmarshalHandler[T any, PT interface {
 	handler := PT(new(T))
 	err := handler.UnmarshalCaddyfile(h.Dispenser)
 	return handler, err
+}
+
+// durationArg reads one duration argument such as 10s or 1m.
+func durationArg(disp *caddyfile.Dispenser) (caddy.Duration, error) {
+	opt := disp.Val()
+	s, err := singleArg(disp)
+	if err != nil {
+		return 0, err
+	}
+	return parseDuration(disp, opt, s)
+}
+
+// parseDuration parses a Caddy duration for option opt.
+func parseDuration(disp *caddyfile.Dispenser, opt, s string) (caddy.Duration, error) {
+	d, err := caddy.ParseDuration(s)
+	if err != nil {
+		return 0, disp.Errf("%s: invalid duration '%s'", opt, s)
+	}
+	return caddy.Duration(d), nil
 }
