@@ -66,8 +66,9 @@ type Docstore struct {
 	// answers. Default: 3.
 	RetryAfter int `json:"retry_after,omitempty"`
 
-	handler *docstore.Handler
-	storage StorageConfig
+	handler    *docstore.Handler
+	storage    StorageConfig
+	unregister func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -97,6 +98,11 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 	if err != nil {
 		_ = releaseStore(storage)
 		return fmt.Errorf("docstore: %v", err)
+	}
+	if d.unregister, err = registerDocstore(ctx, storage, d.handler, store); err != nil {
+		d.handler = nil
+		_ = releaseStore(storage)
+		return err
 	}
 	return nil
 }
@@ -131,6 +137,7 @@ func (d *Docstore) Cleanup() error {
 	if d.handler == nil {
 		return nil
 	}
+	d.unregister()
 	return releaseStore(d.storage)
 }
 

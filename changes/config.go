@@ -1,0 +1,131 @@
+package changes
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config holds the settings of the changes endpoints, named after the
+// reference plugin's (kinto.changes.*) and Kinto's settings.
+type Config struct {
+	// Prefix is the API version prefix, /v1.
+	Prefix string
+	// Resources are the bucket URIs (/buckets/b) and collection URIs
+	// (/buckets/b/collections/c) whose collections are monitored
+	// (changes.resources).
+	Resources []string
+	// ExcludedCollections are left out of the monitor, with the same
+	// syntax (changes.excluded_collections).
+	ExcludedCollections []string
+	// HTTPHost is the host of the entries and of their ids (http_host).
+	HTTPHost string
+	// HTTPScheme is the scheme of redirect URLs (http_scheme); https when
+	// empty.
+	HTTPScheme string
+	// ChangesHTTPHost is the host of redirect URLs (changes.http_host);
+	// HTTPHost when empty. When both are empty, redirects go to the host
+	// and scheme the client used.
+	ChangesHTTPHost string
+	// SinceMaxAgeDays redirects a _since older than this many days to the
+	// URL without it; negative disables (changes.since_max_age_days).
+	SinceMaxAgeDays int
+	// SinceMaxAgeRedirectTTLSeconds is the Cache-Control max-age of that
+	// redirect and of the stale-_expected 204; negative sends none
+	// (changes.since_max_age_redirect_ttl_seconds).
+	SinceMaxAgeRedirectTTLSeconds int
+	// RecordCache maps Kinto setting names to seconds:
+	// record_cache_expires_seconds, {bid}.record_cache_expires_seconds and
+	// {bid}.{cid}.record_cache_{,minimum_,maximum_}expires_seconds.
+	RecordCache map[string]int
+	// PaginateBy and StorageMaxFetchSize bound _limit (Kinto's
+	// paginate_by and storage_max_fetch_size).
+	PaginateBy          int
+	StorageMaxFetchSize int
+	// BroadcastDebounce is push_broadcast_min_debounce_interval_seconds.
+	BroadcastDebounce time.Duration
+	// Version is shown in the changes capability.
+	Version string
+}
+
+// DefaultConfig returns the reference plugin's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Prefix:                        "/v1",
+		SinceMaxAgeDays:               21,
+		SinceMaxAgeRedirectTTLSeconds: 86400,
+		StorageMaxFetchSize:           10000,
+		BroadcastDebounce:             300 * time.Second,
+	}
+}
+
+// Validate refuses settings that cannot mean anything.
+func (c Config) Validate() error {
+	if !strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") {
+		return fmt.Errorf("prefix %q: want /v1 or the like", c.Prefix)
+	}
+	for _, uri := range slices.Concat(c.Resources, c.ExcludedCollections) {
+		if !strings.HasPrefix(uri, "/buckets/") || len(uri) == len("/buckets/") {
+			return fmt.Errorf("resource %q: want /buckets/<bid> or /buckets/<bid>/collections/<cid>", uri)
+		}
+	}
+	if c.StorageMaxFetchSize <= 0 {
+		return errors.New("storage_max_fetch_size must be positive")
+	}
+	_, err := parseTTLs(c.RecordCache)
+	return err
+}
+
+// maxLimit is the reference plugin's bound_limit without a value:
+// min(paginate_by or storage_max_fetch_size, storage_max_fetch_size).
+func (c Config) maxLimit() int64 {
+	limit := c.StorageMaxFetchSize
+	if c.PaginateBy > 0 {
+		limit = min(c.PaginateBy, limit)
+	}
+	return int64(limit)
+}
+
+// boundLimit is bound_limit: the requested _limit capped, or the bound.
+// 0 means no limit, as Kinto's storage reads a falsy limit.
+func (c Config) boundLimit(q changesetQuery) int {
+	if !q.hasLimit {
+		return int(c.maxLimit())
+	}
+	return int(min(q.limit, c.maxLimit()))
+}
+
+// redirectOrigin is scheme://host of redirect URLs: the configured host
+// (changes.http_host, else http_host) with http_scheme (https by
+// default), or the request's own origin when no host is configured (the
+// reference would write "https://None").
+func (c Config) redirectOrigin(requestOrigin string) string {
+	host := c.ChangesHTTPHost
+	if host == "" {
+		host = c.HTTPHost
+	}
+	if host == "" {
+		return requestOrigin
+	}
+	scheme := c.HTTPScheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	return scheme + "://" + host
+}
+
+// Capability is the "changes" entry the docstore lists at GET /v1/.
+func (c Config) Capability() map[string]any {
+	collections := c.Resources
+	if collections == nil {
+		collections = []string{}
+	}
+	return map[string]any{
+		"description": "Track modifications of records in Kinto and store the collection timestamps into a specific bucket and collection.",
+		"url":         "http://kinto.readthedocs.io/en/latest/tutorials/synchronisation.html#polling-for-remote-changes",
+		"version":     c.Version,
+		"collections": collections,
+	}
+}

@@ -1,0 +1,16 @@
+// Package changes implements Kinto's change aggregation, as the Remote
+// Settings changes plugin (kinto_remote_settings.changes) serves it:
+// GET /v1/buckets/monitor/collections/changes/changeset and .../records,
+// GET /v1/buckets/{bid}/collections/{cid}/changeset and
+// GET /v1/__broadcasts__, with the same statuses, headers and bodies
+// (see shared/reference/kinto.md §1).
+//
+// Storage is reached through Source (the embedded docstore in-process,
+// DocstoreSource; an upstream Kinto server later) and permissions through
+// Access. A State, one per store and shared across config reloads, keeps
+// every collection's timestamps in a Registry updated by the store's
+// commit events, the rendered changesets in an LRU bounded in bytes, and
+// fans the events out to other listeners (change feeds). Handler answers
+// the endpoints for one configuration (Config, named after the Kinto
+// settings). The package does not import Caddy.
+package changes

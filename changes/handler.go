@@ -1,0 +1,122 @@
+package changes
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Paths of the monitor collection, below the version prefix.
+const (
+	monitorRecordsPath   = "/buckets/monitor/collections/changes/records"
+	monitorChangesetPath = "/buckets/monitor/collections/changes/changeset"
+	broadcastsPath       = "/__broadcasts__"
+)
+
+// monitorKey is the virtual monitor/changes collection.
+var monitorKey = Key{Bucket: "monitor", Collection: "changes"}
+
+// Handler answers the Kinto change-aggregation endpoints:
+// GET /v1/buckets/monitor/collections/changes/records,
+// GET /v1/buckets/monitor/collections/changes/changeset,
+// GET /v1/buckets/{bid}/collections/{cid}/changeset and
+// GET /v1/__broadcasts__.
+type Handler struct {
+	cfg    Config
+	ttls   ttls
+	state  *State
+	view   *monitorView
+	access Access
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewHandler returns the endpoints of cfg over state, with access's
+// permissions and headers.
+func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t, _ := parseTTLs(cfg.RecordCache)
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now}, nil
+}
+
+// route is an endpoint this handler answers.
+type route int
+
+const (
+	routeNone route = iota
+	routeMonitorRecords
+	routeMonitorChangeset
+	routeChangeset
+	routeBroadcasts
+)
+
+// route finds the endpoint of a URL path, and the collection of a
+// changeset.
+func (c Config) route(path string) (route, Key) {
+	rest, ok := strings.CutPrefix(path, c.Prefix)
+	if !ok {
+		return routeNone, Key{}
+	}
+	switch rest {
+	case monitorRecordsPath:
+		return routeMonitorRecords, monitorKey
+	case monitorChangesetPath:
+		return routeMonitorChangeset, monitorKey
+	case broadcastsPath:
+		return routeBroadcasts, Key{}
+	}
+	rest, ok = strings.CutPrefix(rest, "/buckets/")
+	if !ok {
+		return routeNone, Key{}
+	}
+	rest, ok = strings.CutSuffix(rest, "/changeset")
+	if !ok {
+		return routeNone, Key{}
+	}
+	bid, cid, ok := strings.Cut(rest, "/collections/")
+	if !ok || bid == "" || cid == "" || strings.Contains(bid, "/") || strings.Contains(cid, "/") {
+		return routeNone, Key{}
+	}
+	return routeChangeset, Key{Bucket: bid, Collection: cid}
+}
+
+// Serve answers r if it is for one of the endpoints and reports whether
+// it did; other requests (and CORS preflights, which the store answers)
+// are left untouched for the next handler.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
+	rt, k := h.cfg.route(r.URL.Path)
+	if rt == routeNone || r.Method == http.MethodOptions {
+		return false
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.methodNotAllowed(w, r)
+		return true
+	}
+	ps := parseParams(r.URL.RawQuery)
+	switch rt {
+	case routeMonitorRecords:
+		h.serveRecords(w, r, ps)
+	case routeMonitorChangeset:
+		h.serveMonitorChangeset(w, r, ps)
+	case routeChangeset:
+		h.serveChangeset(w, r, k, ps)
+	case routeBroadcasts:
+		h.serveBroadcasts(w, r)
+	}
+	return true
+}
+
+// Handles reports whether a handler of c answers r.
+func (c Config) Handles(r *http.Request) bool {
+	rt, _ := c.route(r.URL.Path)
+	return rt != routeNone && r.Method != http.MethodOptions
+}
+
+// nowMillis is the handler's clock in epoch milliseconds.
+func (h *Handler) nowMillis() int64 { return h.now().UnixMilli() }

@@ -1,0 +1,156 @@
+package changes
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/docstore/memory"
+)
+
+// fixture is the changes endpoints in front of a docstore on the memory
+// engine, served the way the Caddy module chains them.
+type fixture struct {
+	t     testing.TB
+	store *docstore.Store
+	api   *docstore.Handler
+	state *State
+	h     *Handler
+}
+
+func newFixture(t testing.TB, cfg Config) *fixture {
+	t.Helper()
+	return newFixtureOn(t, memory.New(), cfg)
+}
+
+// newFixtureOn is newFixture over a given storage engine.
+func newFixtureOn(t testing.TB, engine docstore.Engine, cfg Config) *fixture {
+	t.Helper()
+	store := docstore.NewStore(engine)
+	api, err := docstore.NewHandler(store, docstore.Config{InsecureAllowAll: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := NewState(DocstoreSource{Store: store}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(state.Close)
+	h, err := NewHandler(cfg, state, DocstoreAccess{Handler: api}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, store: store, api: api, state: state, h: h}
+}
+
+// do serves one request; headers are "Name: value".
+func (f *fixture) do(method, target, body string, headers ...string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	if !f.h.Serve(w, r) {
+		f.api.ServeHTTP(w, r)
+	}
+	return w
+}
+
+// ok serves a write and fails the test on an error status.
+func (f *fixture) ok(method, target, body string) {
+	f.t.Helper()
+	if w := f.do(method, target, body); w.Code >= 300 {
+		f.t.Fatalf("%s %s: %d %s", method, target, w.Code, w.Body)
+	}
+}
+
+// expect checks status and exact body.
+func expect(t testing.TB, w *httptest.ResponseRecorder, status int, body string) {
+	t.Helper()
+	if w.Code != status || w.Body.String() != body {
+		t.Fatalf("got %d %s\nwant %d %s", w.Code, w.Body, status, body)
+	}
+}
+
+// fakeSource is a Source whose events the test delivers by hand, in any
+// order.
+type fakeSource struct {
+	mu         sync.Mutex
+	timestamps map[Key]int64
+	subs       []func(Event)
+}
+
+func (s *fakeSource) Timestamps(context.Context) (map[Key]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[Key]int64{}
+	for k, v := range s.timestamps {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (s *fakeSource) Changeset(_ context.Context, k Key, _ int64, _ int) (*Changeset, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts, ok := s.timestamps[k]
+	if !ok {
+		return &Changeset{}, nil
+	}
+	return &Changeset{Metadata: []byte(`{"id":"` + k.Collection + `","last_modified":1}`), MetadataTimestamp: 1, Timestamp: ts}, nil
+}
+
+func (s *fakeSource) Subscribe(fn func(Event)) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
+	return func() {}
+}
+
+// commit stores a records timestamp without telling subscribers yet.
+func (s *fakeSource) commit(k Key, ts int64) Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timestamps == nil {
+		s.timestamps = map[Key]int64{}
+	}
+	s.timestamps[k] = ts
+	return Event{Kind: KindRecord, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts}
+}
+
+// deliver tells subscribers about an event.
+func (s *fakeSource) deliver(ev Event) {
+	s.mu.Lock()
+	subs := s.subs
+	s.mu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+}
+
+// publicAccess lets everyone read and adds no header.
+type publicAccess struct{}
+
+func (publicAccess) CanRead(*http.Request, Key) error         { return nil }
+func (publicAccess) Decorate(*http.Request, int, http.Header) {}
+
+// eventually retries cond for a second.
+func eventually(t testing.TB, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met within a second")
+}

@@ -1,0 +1,159 @@
+package changes
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/changegate/changegate/cache"
+)
+
+// DefaultCacheBytes bounds the cache of rendered changesets.
+const DefaultCacheBytes = 64 << 20
+
+// loadAttempts bounds the initial load retries (a deletion during the
+// load makes it start over).
+const loadAttempts = 10
+
+// State is what the endpoints over one store share, across config
+// reloads: the registry kept current by the store's events, the cache of
+// rendered changesets, the monitor views and the broadcast debounce. It
+// also fans the events out to other listeners (change feeds), so that one
+// store has one subscription.
+type State struct {
+	source   Source
+	registry *Registry
+	cache    *cache.LRU[changesetKey, *renderedChangeset]
+	flights  singleflight.Group
+	logger   *slog.Logger
+
+	ctx         context.Context
+	cancel      context.CancelFunc
+	unsubscribe func()
+
+	mu sync.Mutex
+	// lastFull names, per collection and limit, the last full changeset
+	// rendered (see mergeChangeset); the cache holds it, or it is gone.
+	lastFull  map[fullKey]changesetKey
+	views     map[viewKey]*monitorView
+	listeners map[int]func(Event)
+	nextID    int
+
+	broadcast broadcastState
+}
+
+// NewState subscribes to src and loads every collection's records
+// timestamp. Close releases it.
+func NewState(src Source, cacheBytes int64, logger *slog.Logger) (*State, error) {
+	if cacheBytes <= 0 {
+		cacheBytes = DefaultCacheBytes
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &State{
+		source:    src,
+		registry:  NewRegistry(),
+		cache:     cache.NewLRU[changesetKey](cacheBytes, (*renderedChangeset).size),
+		logger:    logger,
+		lastFull:  map[fullKey]changesetKey{},
+		views:     map[viewKey]*monitorView{},
+		listeners: map[int]func(Event){},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// Subscribe before loading: an event that lands during the load is
+	// kept, and the load only raises timestamps.
+	s.unsubscribe = src.Subscribe(s.apply)
+	if err := s.load(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// load reads every records timestamp, starting over when a deletion
+// happens meanwhile.
+func (s *State) load() error {
+	for range loadAttempts {
+		st := s.registry.DeletionStamp()
+		all, err := s.source.Timestamps(s.ctx)
+		if err != nil {
+			return fmt.Errorf("loading collection timestamps: %w", err)
+		}
+		if s.registry.Load(all, st) {
+			return nil
+		}
+	}
+	return fmt.Errorf("loading collection timestamps: collections kept being deleted during %d attempts", loadAttempts)
+}
+
+// apply is the source subscription: it must not block.
+func (s *State) apply(ev Event) {
+	if fresh, st := s.registry.Apply(ev); fresh {
+		go s.verify(Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
+	}
+	s.mu.Lock()
+	listeners := make([]func(Event), 0, len(s.listeners))
+	for _, fn := range s.listeners {
+		listeners = append(listeners, fn)
+	}
+	s.mu.Unlock()
+	for _, fn := range listeners {
+		fn(ev)
+	}
+}
+
+// verify checks a collection that just got its first records timestamp
+// against storage: a record event delivered after its collection's
+// deletion must not bring the collection back.
+func (s *State) verify(k Key, st Stamp) {
+	cs, err := s.source.Changeset(s.ctx, k, 1<<62, 1)
+	switch {
+	case err != nil:
+		if s.ctx.Err() == nil {
+			s.logger.Warn("checking a new collection", "bucket", k.Bucket, "collection", k.Collection, "error", err)
+		}
+	case cs.Metadata == nil:
+		s.registry.Forget(k, st)
+	default:
+		s.registry.Learn(k, st, cs.Timestamp, cs.MetadataTimestamp)
+	}
+}
+
+// Subscribe calls fn with every event after the registry has applied it
+// (for change feeds). fn must not block.
+func (s *State) Subscribe(fn func(Event)) (unsubscribe func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID
+	s.nextID++
+	s.listeners[id] = fn
+	return func() {
+		s.mu.Lock()
+		delete(s.listeners, id)
+		s.mu.Unlock()
+	}
+}
+
+// Registry returns the registry of collection timestamps.
+func (s *State) Registry() *Registry { return s.registry }
+
+// CacheStats returns the counters of the changeset cache.
+func (s *State) CacheStats() cache.LRUStats { return s.cache.Stats() }
+
+// SetCacheBytes changes the bound of the changeset cache.
+func (s *State) SetCacheBytes(n int64) {
+	if n <= 0 {
+		n = DefaultCacheBytes
+	}
+	s.cache.SetMaxBytes(n)
+}
+
+// Close stops following the source.
+func (s *State) Close() {
+	s.unsubscribe()
+	s.cancel()
+}
