@@ -55,7 +55,13 @@ func (h *Handler) authenticate(r *http.Request) string {
 	if !ok || user == "" {
 		return ""
 	}
-	return "basicauth:" + hmacHex(h.cfg.UserIDHMACSecret, user+":"+pass)
+	credentials := user + ":" + pass
+	if id, ok := h.basicIDs.Get(credentials); ok {
+		return id
+	}
+	id := "basicauth:" + hmacHex(h.cfg.UserIDHMACSecret, credentials)
+	h.basicIDs.Add(credentials, id)
+	return id
 }
 
 // hmacHex is Kinto's hmac_digest: hex HMAC-SHA256 of message.
