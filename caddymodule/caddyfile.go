@@ -132,3 +132,18 @@ func parseDuration(disp *caddyfile.Dispenser, opt, s string) (caddy.Duration, er
 	}
 	return caddy.Duration(d), nil
 }
+
+// unmarshalBlock reads a directive that takes no arguments and a block of
+// options, calling option with each option's name (the dispenser on it).
+func unmarshalBlock(disp *caddyfile.Dispenser, option func(opt string) error) error {
+	disp.Next() // directive name
+	if disp.NextArg() {
+		return disp.ArgErr()
+	}
+	for disp.NextBlock(0) {
+		if err := option(disp.Val()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

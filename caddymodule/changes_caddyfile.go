@@ -42,16 +42,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //		cache_size <size>
 //	}
 func (c *Changes) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
-		if err := c.unmarshalOption(disp); err != nil {
-			return err
-		}
-	}
-	return nil
+	return unmarshalBlock(disp, func(string) error { return c.unmarshalOption(disp) })
 }
 
 func (c *Changes) unmarshalOption(disp *caddyfile.Dispenser) error {

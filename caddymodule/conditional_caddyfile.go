@@ -23,13 +23,9 @@ func init() {
 // kinto_prefix defaults to /v1; require_precondition without methods
 // means PUT PATCH DELETE.
 func (c *Conditional) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
+	return unmarshalBlock(disp, func(opt string) error {
 		var err error
-		switch opt := disp.Val(); opt {
+		switch opt {
 		case "kinto_prefix":
 			err = c.KintoRoutes.unmarshal(disp)
 		case "hash":
@@ -47,11 +43,8 @@ func (c *Conditional) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 		default:
 			return disp.Errf("unrecognized conditional option '%s'", opt)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // unmarshal reads `kinto_prefix <prefix...>` or `kinto_prefix off`.

@@ -33,16 +33,7 @@ func init() {
 //		retry_after <seconds>
 //	}
 func (d *Docstore) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
-		if err := d.unmarshalOption(disp); err != nil {
-			return err
-		}
-	}
-	return nil
+	return unmarshalBlock(disp, func(string) error { return d.unmarshalOption(disp) })
 }
 
 func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {

@@ -19,13 +19,9 @@ func init() {
 //		kinto_prefix <prefix...> | off
 //	}
 func (j *JSONP) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
+	return unmarshalBlock(disp, func(opt string) error {
 		var err error
-		switch opt := disp.Val(); opt {
+		switch opt {
 		case "param":
 			j.Param, err = singleArg(disp)
 		case "max_length":
@@ -39,11 +35,8 @@ func (j *JSONP) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 		default:
 			return disp.Errf("unrecognized jsonp option '%s'", opt)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // Interface guards

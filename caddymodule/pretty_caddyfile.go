@@ -16,13 +16,9 @@ func init() {
 //		max_buffer <size>
 //	}
 func (p *Pretty) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
+	return unmarshalBlock(disp, func(opt string) error {
 		var err error
-		switch opt := disp.Val(); opt {
+		switch opt {
 		case "param":
 			p.Param, err = singleArg(disp)
 		case "max_buffer":
@@ -30,11 +26,8 @@ func (p *Pretty) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 		default:
 			return disp.Errf("unrecognized pretty option '%s'", opt)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // Interface guards

@@ -47,16 +47,7 @@ func init() {
 //
 // zone may repeat; windows are whole seconds (10s, 1m, 1h).
 func (t *Throttle) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
-	disp.Next() // directive name
-	if disp.NextArg() {
-		return disp.ArgErr()
-	}
-	for disp.NextBlock(0) {
-		if err := t.unmarshalOption(disp); err != nil {
-			return err
-		}
-	}
-	return nil
+	return unmarshalBlock(disp, func(string) error { return t.unmarshalOption(disp) })
 }
 
 func (t *Throttle) unmarshalOption(disp *caddyfile.Dispenser) error {
