@@ -245,6 +245,9 @@ func (t *Throttle) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	}
 	ratelimit.SetHeaders(w.Header(), *d, sc.policies, !t.DisableIETFHeaders)
 	if d.Allowed {
+		if r.Header.Get("Origin") != "" {
+			ratelimit.ExposeHeaders(w.Header())
+		}
 		throttleMetrics.allowed.Inc()
 		return next.ServeHTTP(w, r)
 	}

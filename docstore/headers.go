@@ -55,6 +55,13 @@ func (h *Handler) finish(req *request, resp *response) {
 func (h *Handler) write(w http.ResponseWriter, req *request, resp *response) {
 	dst := w.Header()
 	for k, v := range resp.header {
+		if k == "Access-Control-Expose-Headers" {
+			// Keep what a middleware in front exposed already (throttle's
+			// rate-limit fields).
+			if prev := dst.Values(k); len(prev) > 0 {
+				v = []string{strings.Join(append(v, prev...), ", ")}
+			}
+		}
 		dst[k] = v
 	}
 	if resp.status != http.StatusNotModified && resp.status != http.StatusNoContent {

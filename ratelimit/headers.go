@@ -17,7 +17,17 @@ const (
 	headerRateLimit   = "Ratelimit"
 	headerRetryAfter  = "Retry-After"
 	exposedHeaderList = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Content-Length, Content-Type"
+	// rateLimitHeaderList names the fields browsers must be allowed to
+	// read on answers that are not refusals.
+	rateLimitHeaderList = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy"
 )
+
+// ExposeHeaders lets cross-origin browser code read the rate-limit fields
+// (CORS, Access-Control-Expose-Headers): a handler further in that sets
+// its own list is expected to keep what is already there.
+func ExposeHeaders(h http.Header) {
+	h.Add("Access-Control-Expose-Headers", rateLimitHeaderList)
+}
 
 // SetHeaders writes the rate limit fields of a decision; policies[i] is
 // the policy of d.States[i].
