@@ -200,13 +200,6 @@ reload_with_baselines() {
 
 # --- measuring ----------------------------------------------------------------
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
-
-# per_request_us TICKS REQUESTS prints CPU microseconds per request.
-per_request_us() {
-	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }'
-}
-
 # measure NAME URL_D D URL_B B: warm-up, then ROUNDS interleaved rounds;
 # fills RPS/P50/P99/REQS per side, RATIO and SPREAD (req/s), CPU_US per
 # side and CPU_RATIO (baseline CPU / changes CPU, so above 1 is cheaper).

@@ -119,15 +119,7 @@ EOF
 start_changegate() {
 	write_caddyfile >"$WORK/Caddyfile"
 	log "starting changegate (admin :$ADMIN_PORT)"
-	XDG_DATA_HOME=$WORK/xdg XDG_CONFIG_HOME=$WORK/xdg \
-		"$BIN" run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/server.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 100); do
-		kill -0 "$SERVER_PID" 2>/dev/null || die "changegate exited at start"
-		curl -fsS -o /dev/null "http://127.0.0.1:$PORT_PROXY/plain" 2>/dev/null && return
-		sleep 0.1
-	done
-	die "changegate did not answer within 10s"
+	launch_changegate "http://127.0.0.1:$PORT_PROXY/plain" || die "a port was taken meanwhile"
 }
 
 # expect URL STATUS GREP [HEADER]: one request must answer STATUS with a
@@ -164,17 +156,10 @@ EOF
 # --- measuring -----------------------------------------------------------------
 
 declare -A CPU CPU_RATIO CPU_SPREAD
-CLK_TCK=$(getconf CLK_TCK)
-
-# cpu_ticks prints the CPU time (user + system, all threads, in clock
-# ticks) the server has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 
 # cpu_per_request TICKS WRK_FILE prints the server's CPU microseconds per
 # request of that run.
-cpu_per_request() {
-	awk -v t="$1" -v hz="$CLK_TCK" -v n="$(wrk_field "$2" reqs)" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }'
-}
+cpu_per_request() { per_request_us "$1" "$(wrk_field "$2" reqs)"; }
 
 mean() { awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
 

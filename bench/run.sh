@@ -276,6 +276,13 @@ respond_block() {
 start_server() {
 	caddyfile_docstore >"$WORK/Caddyfile"
 	log "starting changegate (docstore :$PORT_A${SHM:+, tmpfs docstore :$PORT_C}, admin :$ADMIN_PORT)"
+	launch_changegate "http://127.0.0.1:$PORT_A/v1/__heartbeat__"
+}
+
+# launch_changegate READY_URL runs changegate on $WORK/Caddyfile and waits
+# until READY_URL answers; it returns 1 if a port turned out to be taken.
+# Every bench script starts its server this way.
+launch_changegate() {
 	# XDG dirs in the temp dir, so nothing is written to the user's Caddy
 	# data or config directories.
 	XDG_DATA_HOME=$WORK/xdg XDG_CONFIG_HOME=$WORK/xdg \
@@ -289,12 +296,19 @@ start_server() {
 			grep -q 'address already in use' "$WORK/server.log" && return 1
 			die "changegate exited at start"
 		fi
-		if curl -fsS -o /dev/null "http://127.0.0.1:$PORT_A/v1/__heartbeat__" 2>/dev/null; then
-			return
-		fi
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return
 		sleep 0.1
 	done
 	die "changegate did not answer within 10s"
+}
+
+# cpu_ticks prints the CPU time (user + system, all threads, in clock
+# ticks) the server has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+
+# per_request_us TICKS REQUESTS prints CPU microseconds per request.
+per_request_us() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }'
 }
 
 # reload_with_respond adds the respond site (same paths as the docstore, so

@@ -153,15 +153,7 @@ EOF
 start_changegate() {
 	write_caddyfile >"$WORK/Caddyfile"
 	log "starting changegate (admin :$ADMIN_PORT)"
-	XDG_DATA_HOME=$WORK/xdg XDG_CONFIG_HOME=$WORK/xdg \
-		"$BIN" run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/server.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 100); do
-		kill -0 "$SERVER_PID" 2>/dev/null || die "changegate exited at start"
-		curl -fsS -o /dev/null "http://127.0.0.1:$PORT_BASE/" 2>/dev/null && return
-		sleep 0.1
-	done
-	die "changegate did not answer within 10s"
+	launch_changegate "http://127.0.0.1:$PORT_BASE/" || die "a port was taken meanwhile"
 }
 
 # check_site fails unless the site answers the baseline's bytes with the
@@ -194,10 +186,6 @@ redis_commands() {
 	redis-cli -p "$REDIS_PORT" info commandstats |
 		awk -F'[:=,]' '/^cmdstat_/ && $1 !~ /^cmdstat_(info|time|get|set)$/ { s += $3 } END { print s + 0 }'
 }
-
-# cpu_ticks prints the CPU time (user + system, clock ticks) changegate
-# has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 
 # measure NAME PORT [LUA]: the throttle site against the baseline in
 # interleaved rounds, like run.sh's measure_pair, plus changegate's CPU
@@ -236,11 +224,6 @@ measure() {
 	if [[ $name == redis* ]]; then
 		COMMANDS[$name]=$(ratio "$(($(redis_commands) - before))" "${REQS[$d]}")
 	fi
-}
-
-# per_request_us TICKS REQUESTS prints CPU microseconds per request.
-per_request_us() {
-	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }'
 }
 
 run_workloads() {
