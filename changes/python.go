@@ -4,6 +4,8 @@ import (
 	"math/big"
 	"strings"
 	"unicode"
+
+	"github.com/changegate/changegate/docstore/query"
 )
 
 // The reference plugin parses its parameters with Python's int() and
@@ -61,46 +63,14 @@ func decimalValue(r rune) int {
 	return int(r-start) % 10
 }
 
-// pyRepr is Python's repr() of a string.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(int(r)))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-func hex2(n int) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[n>>4], digits[n&15]})
-}
+// pyRepr is Python's repr() of a string (the query package's).
+func pyRepr(s string) string { return query.PyRepr(s) }
 
 // pyListRepr is Python's repr() of a list of strings.
 func pyListRepr(items []string) string {
-	out := make([]string, len(items))
+	list := make([]any, len(items))
 	for i, s := range items {
-		out[i] = pyRepr(s)
+		list[i] = s
 	}
-	return "[" + strings.Join(out, ", ") + "]"
+	return query.PyRepr(list)
 }

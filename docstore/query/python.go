@@ -195,6 +195,10 @@ func pyStr(v any) string {
 	return pyRepr(v)
 }
 
+// PyRepr is Python's repr() of a decoded JSON value (strings, numbers,
+// lists, objects), as Kinto's error messages quote values.
+func PyRepr(v any) string { return pyRepr(v) }
+
 // pyRepr is Python's repr() of a decoded value.
 func pyRepr(v any) string {
 	switch x := v.(type) {
