@@ -55,31 +55,32 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	if logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.BasicAuth {
-		h.AddCapability("basicauth", map[string]any{
-			"description": "Very basic authentication sessions. Not for production use.",
-			"url":         "http://kinto.readthedocs.io/en/stable/api/1.x/authentication.html",
-		})
-	}
-	if cfg.DefaultBucket {
-		h.AddCapability("default_bucket", map[string]any{
-			"description": "The default bucket is an alias for a personal bucket where collections are created implicitly.",
-			"url":         "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default",
-		})
-	}
-	if cfg.PermissionsEndpoint {
-		h.AddCapability("permissions_endpoint", map[string]any{
-			"description": "The permissions endpoint can be used to list all user objects permissions.",
-			"url":         "https://kinto.readthedocs.io/en/latest/configuration/settings.html#activating-the-permissions-endpoint",
-		})
-	}
-	if cfg.FlushEnabled {
-		h.AddCapability("flush_endpoint", map[string]any{
-			"description": "The __flush__ endpoint can be used to remove all data from all backends.",
-			"url":         "https://kinto.readthedocs.io/en/latest/api/1.x/flush.html",
-		})
+	for _, c := range builtinCapabilities {
+		if c.enabled(cfg) {
+			h.AddCapability(c.name, map[string]any{"description": c.description, "url": c.url})
+		}
 	}
 	return h, nil
+}
+
+// builtinCapabilities are the capabilities of the docstore's own optional
+// features, worded as Kinto lists them at GET /v1/.
+var builtinCapabilities = []struct {
+	name, description, url string
+	enabled                func(Config) bool
+}{
+	{"basicauth", "Very basic authentication sessions. Not for production use.",
+		"http://kinto.readthedocs.io/en/stable/api/1.x/authentication.html",
+		func(c Config) bool { return c.BasicAuth }},
+	{"default_bucket", "The default bucket is an alias for a personal bucket where collections are created implicitly.",
+		"https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default",
+		func(c Config) bool { return c.DefaultBucket }},
+	{"permissions_endpoint", "The permissions endpoint can be used to list all user objects permissions.",
+		"https://kinto.readthedocs.io/en/latest/configuration/settings.html#activating-the-permissions-endpoint",
+		func(c Config) bool { return c.PermissionsEndpoint }},
+	{"flush_endpoint", "The __flush__ endpoint can be used to remove all data from all backends.",
+		"https://kinto.readthedocs.io/en/latest/api/1.x/flush.html",
+		func(c Config) bool { return c.FlushEnabled }},
 }
 
 // Store returns the store the handler serves.
