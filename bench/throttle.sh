@@ -132,6 +132,10 @@ EOF
 			$LIMIT
 		}"
 	site "$PORT_HDRS" "" "$(static_fields)"
+	site "$PORT_LEGACY" "		zone one {
+			$LIMIT
+		}
+		disable_ietf_headers"
 	site "$PORT_KEYS" "		zone many {
 			key {http.request.header.X-Client}
 			$LIMIT
@@ -229,6 +233,7 @@ measure() {
 run_workloads() {
 	measure memory-1-key "$PORT_MEM"
 	measure memory-10k-keys "$PORT_KEYS" "$WORK/keys.lua"
+	measure memory-x-only "$PORT_LEGACY"
 	measure headers-only "$PORT_HDRS"
 	if [[ -n $REDIS_PORT ]]; then
 		measure redis "$PORT_REDIS"
@@ -259,7 +264,7 @@ throttle_report() {
 	echo
 	echo "| workload | req/s throttle / respond | req/s ratio (per-round min-max), median | changegate CPU per request, throttle / respond (median ratio) | throttle p50 / p99 ms | respond p50 / p99 ms | Redis commands / request | target |"
 	echo "|---|---|---|---|---|---|---:|---|"
-	for name in memory-1-key memory-10k-keys; do
+	for name in memory-1-key memory-10k-keys memory-x-only; do
 		at_least "$TARGET_MEMORY" "${CPU_RATIO[$name]}" && met=1 || met=0
 		result "$name" "CPU ratio ≤ $TARGET_MEMORY" $met
 	done
@@ -293,10 +298,11 @@ throttle_main() {
 	pick_port PORT_MEM
 	pick_port PORT_KEYS
 	pick_port PORT_HDRS
+	pick_port PORT_LEGACY
 	pick_port PORT_REDIS
 	pick_port PORT_PIPE
 	start_changegate
-	for port in "$PORT_MEM" "$PORT_KEYS" "$PORT_HDRS" ${REDIS_PORT:+"$PORT_REDIS" "$PORT_PIPE"}; do
+	for port in "$PORT_MEM" "$PORT_KEYS" "$PORT_HDRS" "$PORT_LEGACY" ${REDIS_PORT:+"$PORT_REDIS" "$PORT_PIPE"}; do
 		check_site "$port"
 	done
 	run_workloads
