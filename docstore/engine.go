@@ -46,6 +46,17 @@ type ScanOptions struct {
 	Since int64
 	// IncludeDeleted includes tombstones.
 	IncludeDeleted bool
+	// Ascending walks oldest first (ties by ascending id) instead of
+	// newest first, for readers resuming from Since (change feeds). The
+	// walk ends at the newest object stored when it started, so objects
+	// fn writes are not visited.
+	Ascending bool
+	// NoPermissions leaves Object.Permissions nil, for readers that do
+	// not need them (a change feed): no decoding, no copy.
+	NoPermissions bool
+	// Bare leaves Data and Permissions nil: only ID, LastModified and
+	// Deleted, for readers that count.
+	Bare bool
 }
 
 // Engine is a storage engine: the embedded bbolt file, PostgreSQL, or an
@@ -74,8 +85,8 @@ type Tx interface {
 	// tombstone with the same id.
 	Put(parent, kind string, obj *Object) error
 	// Scan calls fn for the objects of (parent, kind) in descending
-	// last_modified order (ties broken by descending id) until fn returns
-	// false or an error.
+	// last_modified order (ties broken by descending id), or ascending
+	// with opts.Ascending, until fn returns false or an error.
 	Scan(parent, kind string, opts ScanOptions, fn func(*Object) (bool, error)) error
 	// Count returns the number of live objects of (parent, kind).
 	Count(parent, kind string) (int, error)

@@ -75,15 +75,11 @@ func valueDeleted(v []byte) bool {
 // is copied: v points into bbolt's memory map, valid only during the
 // transaction.
 func decodeValue(v []byte, obj *docstore.Object) error {
-	if len(v) < 2 || v[0] != codecVersion {
-		return errCorrupt
+	perms, data, err := splitValue(v)
+	if err != nil {
+		return err
 	}
 	obj.Deleted = v[1]&flagDeleted != 0
-	n, w := binary.Uvarint(v[2:])
-	if w <= 0 || n > uint64(len(v)-2-w) {
-		return errCorrupt
-	}
-	perms, data := v[2+w:2+w+int(n)], v[2+w+int(n):]
 	p, err := decodePermissions(perms)
 	if err != nil {
 		return err
@@ -93,6 +89,19 @@ func decodeValue(v []byte, obj *docstore.Object) error {
 		obj.Data = append([]byte(nil), data...)
 	}
 	return nil
+}
+
+// splitValue checks a value's header and returns its encoded
+// permissions and its data, both still in v.
+func splitValue(v []byte) (perms, data []byte, err error) {
+	if len(v) < 2 || v[0] != codecVersion {
+		return nil, nil, errCorrupt
+	}
+	n, w := binary.Uvarint(v[2:])
+	if w <= 0 || n > uint64(len(v)-2-w) {
+		return nil, nil, errCorrupt
+	}
+	return v[2+w : 2+w+int(n)], v[2+w+int(n):], nil
 }
 
 // decodePermissions decodes what appendPermissions wrote; names and

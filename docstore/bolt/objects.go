@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/changegate/changegate/docstore"
 	"go.etcd.io/bbolt"
@@ -101,8 +102,8 @@ func objectID(obj *docstore.Object) string {
 }
 
 // Scan walks the set's objects keys backwards from the newest and stops at
-// the first one not newer than opts.Since. Tombstones are skipped from
-// their flags byte without decoding.
+// the first one not newer than opts.Since, or, with opts.Ascending,
+// forwards from the first one newer than opts.Since.
 func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docstore.Object) (bool, error)) error {
 	if err := t.readable(); err != nil {
 		return err
@@ -112,22 +113,63 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 	}
 	prefix := setPrefix(parent, kind)
 	c := t.objects.Cursor()
+	if !opts.Ascending {
+		return t.walk(parent, kind, prefix, opts, fn, scanWalk{
+			first:  func() ([]byte, []byte) { return seekBefore(c, prefixEnd(prefix)) },
+			past:   func(_ []byte, lm int64) bool { return opts.Since > 0 && lm <= opts.Since },
+			next:   c.Prev,
+			reseek: func(last []byte) ([]byte, []byte) { return seekBefore(c, last) },
+		})
+	}
+	// Ascending: from the first key newer than Since up to the last key
+	// present now, so that objects fn writes (always newer) are not
+	// visited again.
+	end, _ := seekBefore(c, prefixEnd(prefix))
+	if !bytes.HasPrefix(end, prefix) || opts.Since == math.MaxInt64 {
+		return nil
+	}
+	end = append([]byte(nil), end...)
+	start := prefix
+	if opts.Since > 0 {
+		start = appendInt64(append([]byte(nil), prefix...), opts.Since+1)
+	}
+	return t.walk(parent, kind, prefix, opts, fn, scanWalk{
+		first:  func() ([]byte, []byte) { return c.Seek(start) },
+		past:   func(k []byte, _ int64) bool { return bytes.Compare(k, end) > 0 },
+		next:   c.Next,
+		reseek: func(last []byte) ([]byte, []byte) { return seekAfter(c, last) },
+	})
+}
+
+// scanWalk is one direction of a Scan over the objects keys.
+type scanWalk struct {
+	first func() ([]byte, []byte)
+	// past reports the first key beyond the walk.
+	past func(k []byte, lm int64) bool
+	next func() ([]byte, []byte)
+	// reseek finds the key after last once fn wrote (moving the cursor).
+	reseek func(last []byte) ([]byte, []byte)
+}
+
+// walk visits a set's objects keys in w's direction. Tombstones are
+// skipped from their flags byte without decoding.
+func (t *tx) walk(parent, kind string, prefix []byte, opts docstore.ScanOptions, fn func(*docstore.Object) (bool, error), w scanWalk) error {
 	var last []byte
-	for k, v := seekBefore(c, prefixEnd(prefix)); bytes.HasPrefix(k, prefix); {
+	for k, v := w.first(); bytes.HasPrefix(k, prefix); {
 		rest := k[len(prefix):]
 		if len(rest) < 8 {
 			return fmt.Errorf("scanning %s of %q: %w", kind, parent, errCorrupt)
 		}
 		lm := int64At(rest)
-		if opts.Since > 0 && lm <= opts.Since {
+		if w.past(k, lm) {
 			return nil
 		}
 		if !opts.IncludeDeleted && valueDeleted(v) {
-			k, v = c.Prev()
+			k, v = w.next()
 			continue
 		}
 		obj := &docstore.Object{ID: string(rest[8:]), LastModified: lm}
-		if err := decodeValue(v, obj); err != nil {
+		if err := decodeScanned(v, obj, opts); err != nil {
 			return fmt.Errorf("scanning %s of %q at %q: %w", kind, parent, obj.ID, err)
 		}
 		last = append(last[:0], k...)
@@ -136,10 +178,26 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 			return err
 		}
 		if t.writes != writes {
-			k, v = seekBefore(c, last)
+			k, v = w.reseek(last)
 		} else {
-			k, v = c.Prev()
+			k, v = w.next()
 		}
+	}
+	return nil
+}
+
+// decodeScanned decodes what opts asks for of a scanned value.
+func decodeScanned(v []byte, obj *docstore.Object, opts docstore.ScanOptions) error {
+	if !opts.Bare && !opts.NoPermissions {
+		return decodeValue(v, obj)
+	}
+	_, data, err := splitValue(v)
+	if err != nil {
+		return err
+	}
+	obj.Deleted = v[1]&flagDeleted != 0
+	if !opts.Bare && len(data) > 0 {
+		obj.Data = append([]byte(nil), data...)
 	}
 	return nil
 }

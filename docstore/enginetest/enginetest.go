@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) docstore.Engine) {
 		{"ScanSince", testScanSince},
 		{"ScanStop", testScanStop},
 		{"ScanWrites", testScanWrites},
+		{"ScanAscending", testScanAscending},
+		{"ScanBare", testScanBare},
 		{"Timestamps", testTimestamps},
 		{"TimestampsWrites", testTimestampsWrites},
 		{"DeleteTree", testDeleteTree},

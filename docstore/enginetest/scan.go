@@ -136,3 +136,87 @@ func testScanWrites(h *harness) {
 	}
 	h.assertScan(collC, kindR, docstore.ScanOptions{IncludeDeleted: true})
 }
+
+// testScanAscending: Ascending reverses the order, keeps the Since
+// cutoff, and does not visit what fn writes.
+func testScanAscending(h *harness) {
+	want := scanFixture(h)
+	slices.Reverse(want)
+	up := docstore.ScanOptions{IncludeDeleted: true, Ascending: true}
+	h.assertScan(collC, kindR, up, want...)
+	h.assertScan(collC, kindR, docstore.ScanOptions{Ascending: true}, without(want)...)
+	for _, c := range []struct {
+		since int64
+		n     int
+	}{
+		{since: 7, n: 1}, {since: 6, n: 3}, {since: 5, n: 4}, {since: 1, n: 8},
+		{since: 0, n: len(want)}, {since: math.MinInt64, n: len(want)}, {since: math.MaxInt64},
+	} {
+		up.Since = c.since
+		h.assertScan(collC, kindR, up, want[len(want)-c.n:]...)
+	}
+	// Replacing each object by a newer tombstone: the live ones, then the
+	// tombstones (all newer than the scan's start), each visited once.
+	for _, c := range []struct {
+		opts docstore.ScanOptions
+		next int64
+	}{
+		{docstore.ScanOptions{Ascending: true, Since: 4}, 100},
+		{docstore.ScanOptions{Ascending: true, Since: 100, IncludeDeleted: true}, 1000},
+	} {
+		var seen []string
+		h.update(func(tx docstore.Tx) error {
+			seen = nil
+			next := c.next
+			return tx.Scan(collC, kindR, c.opts, func(o *docstore.Object) (bool, error) {
+				seen = append(seen, o.ID)
+				next++
+				return true, tx.Put(collC, kindR, tomb(o.ID, next))
+			})
+		})
+		if want := []string{"a", "aa", "c", "b", "e", "max"}; !slices.Equal(seen, want) {
+			h.Fatalf("ascending Scan %+v replacing each object visited %q; want %q", c.opts, seen, want)
+		}
+	}
+	var first []string
+	h.view(func(tx docstore.Tx) error {
+		first = nil
+		return tx.Scan(collC, kindR, docstore.ScanOptions{Ascending: true, IncludeDeleted: true, Since: 7}, func(o *docstore.Object) (bool, error) {
+			first = append(first, o.ID)
+			return len(first) < 2, nil
+		})
+	})
+	if want := []string{"a", "aa"}; !slices.Equal(first, want) {
+		h.Fatalf("ascending Scan since 7 stopping after 2 visited %q; want %q", first, want)
+	}
+}
+
+// testScanBare: NoPermissions and Bare leave out what they say, in both
+// directions, and keep ids, timestamps and tombstone flags.
+func testScanBare(h *harness) {
+	want := scanFixture(h)
+	full := h.scan(collC, kindR, docstore.ScanOptions{IncludeDeleted: true})
+	for _, asc := range []bool{false, true} {
+		for _, opts := range []docstore.ScanOptions{
+			{IncludeDeleted: true, NoPermissions: true, Ascending: asc},
+			{IncludeDeleted: true, Bare: true, Ascending: asc},
+		} {
+			got := h.scan(collC, kindR, opts)
+			if asc {
+				slices.Reverse(got)
+			}
+			if !slices.Equal(keys(got), want) {
+				h.Fatalf("Scan(%+v) = %q; want %q", opts, keys(got), want)
+			}
+			for i, o := range got {
+				wantData := full[i].Data
+				if opts.Bare {
+					wantData = nil
+				}
+				if o.Permissions != nil || string(o.Data) != string(wantData) {
+					h.Fatalf("Scan(%+v) gave %s with data %s and permissions %v", opts, o.ID, o.Data, o.Permissions)
+				}
+			}
+		}
+	}
+}

@@ -14,6 +14,21 @@ func cloneObject(o *docstore.Object) *docstore.Object {
 	return &c
 }
 
+// cloneScanned copies what a scan's options ask for of o.
+func cloneScanned(o *docstore.Object, opts docstore.ScanOptions) *docstore.Object {
+	switch {
+	case opts.Bare:
+		return &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted}
+	case opts.NoPermissions:
+		c := &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted}
+		if len(o.Data) > 0 {
+			c.Data = append([]byte(nil), o.Data...)
+		}
+		return c
+	}
+	return cloneObject(o)
+}
+
 // clonePermissions deep-copies p.
 func clonePermissions(p docstore.Permissions) docstore.Permissions {
 	if len(p) == 0 {

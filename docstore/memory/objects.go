@@ -70,7 +70,8 @@ func (t *tx) restore(s set, id string, obj *docstore.Object) {
 }
 
 // Scan sorts a snapshot of the set, then hands out copies of the objects
-// that are still stored when their turn comes (fn may write).
+// that are still stored when their turn comes (fn may write; what it
+// writes is not in the snapshot).
 func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docstore.Object) (bool, error)) error {
 	if err := t.readable(); err != nil {
 		return err
@@ -79,14 +80,21 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 		return fmt.Errorf("scanning %s of %q: %w", kind, parent, err)
 	}
 	s := set{parent, kind}
-	for _, obj := range t.sorted(s) {
+	objects := t.sorted(s)
+	if opts.Ascending {
+		slices.Reverse(objects)
+	}
+	for _, obj := range objects {
 		if opts.Since > 0 && obj.LastModified <= opts.Since {
+			if opts.Ascending {
+				continue
+			}
 			return nil
 		}
 		if t.e.objects[s][obj.ID] != obj || (obj.Deleted && !opts.IncludeDeleted) {
 			continue
 		}
-		if more, err := fn(cloneObject(obj)); err != nil || !more {
+		if more, err := fn(cloneScanned(obj, opts)); err != nil || !more {
 			return err
 		}
 	}
