@@ -48,7 +48,23 @@ type Config struct {
 	BroadcastDebounce time.Duration
 	// Version is shown in the changes capability.
 	Version string
+	// FeedTimeoutMax caps how long a _changes feed waits idle (CouchDB's
+	// [chttpd] changes_timeout): timeout and heartbeat beyond it are
+	// brought down to it. 0 means DefaultFeedTimeoutMax.
+	FeedTimeoutMax time.Duration
+	// FeedHeartbeat is the period of heartbeat=true, below Caddy's and
+	// most proxies' one-minute idle timeouts. 0 means
+	// DefaultFeedHeartbeat.
+	FeedHeartbeat time.Duration
 }
+
+// Feed defaults: CouchDB's 60 s changes_timeout, and heartbeat=true at
+// 30 s instead of CouchDB's 60 s so that an idle feed writes before a
+// one-minute idle timeout closes it.
+const (
+	DefaultFeedTimeoutMax = 60 * time.Second
+	DefaultFeedHeartbeat  = 30 * time.Second
+)
 
 // DefaultConfig returns the reference plugin's defaults.
 func DefaultConfig() Config {
@@ -58,6 +74,8 @@ func DefaultConfig() Config {
 		SinceMaxAgeRedirectTTLSeconds: 86400,
 		StorageMaxFetchSize:           10000,
 		BroadcastDebounce:             300 * time.Second,
+		FeedTimeoutMax:                DefaultFeedTimeoutMax,
+		FeedHeartbeat:                 DefaultFeedHeartbeat,
 	}
 }
 
@@ -73,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.StorageMaxFetchSize <= 0 {
 		return errors.New("storage_max_fetch_size must be positive")
+	}
+	if c.FeedTimeoutMax < 0 || c.FeedHeartbeat < 0 {
+		return errors.New("feed_timeout_max and heartbeat must not be negative")
 	}
 	_, err := parseTTLs(c.RecordCache)
 	return err

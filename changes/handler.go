@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,9 @@ type Handler struct {
 	access Access
 	logger *slog.Logger
 	now    func() time.Time
+	// stop ends the live feeds (Shutdown).
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // NewHandler returns the endpoints of cfg over state, with access's
@@ -42,7 +46,7 @@ func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now}, nil
+	return &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now, stop: make(chan struct{})}, nil
 }
 
 // route is an endpoint this handler answers.
@@ -54,6 +58,11 @@ const (
 	routeMonitorChangeset
 	routeChangeset
 	routeBroadcasts
+	// CouchDB-style feeds (feed.go).
+	routeFeed
+	routeMonitorFeed
+	routeFeedDB
+	routeMonitorFeedDB
 )
 
 // route finds the endpoint of a URL path, and the collection of a
@@ -70,6 +79,9 @@ func (c Config) route(path string) (route, Key) {
 		return routeMonitorChangeset, monitorKey
 	case broadcastsPath:
 		return routeBroadcasts, Key{}
+	}
+	if rt, k := feedRoute(rest); rt != routeNone {
+		return rt, k
 	}
 	rest, ok = strings.CutPrefix(rest, "/buckets/")
 	if !ok {
@@ -94,6 +106,9 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	if rt == routeNone || r.Method == http.MethodOptions {
 		return false
 	}
+	if rt >= routeFeed {
+		return h.serveFeedRoute(w, r, rt, k)
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
 		return true
@@ -115,7 +130,17 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 // Handles reports whether a handler of c answers r.
 func (c Config) Handles(r *http.Request) bool {
 	rt, _ := c.route(r.URL.Path)
+	if (rt == routeFeedDB || rt == routeMonitorFeedDB) && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
 	return rt != routeNone && r.Method != http.MethodOptions
+}
+
+// Shutdown ends the live feeds cleanly (continuous gets its last_seq
+// line), for a config reload or a server shutdown, which wait for the
+// requests in flight.
+func (h *Handler) Shutdown() {
+	h.stopOnce.Do(func() { close(h.stop) })
 }
 
 // nowMillis is the handler's clock in epoch milliseconds.

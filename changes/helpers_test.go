@@ -2,8 +2,11 @@ package changes
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +90,15 @@ func expect(t testing.TB, w *httptest.ResponseRecorder, status int, body string)
 type fakeSource struct {
 	mu         sync.Mutex
 	timestamps map[Key]int64
-	subs       []func(Event)
+	// records are each collection's changes, oldest first (addRecord).
+	records map[Key][]fakeRecord
+	subs    []func(Event)
+}
+
+// fakeRecord is one change a fakeSource serves.
+type fakeRecord struct {
+	lm   int64
+	data json.RawMessage
 }
 
 func (s *fakeSource) Timestamps(context.Context) (map[Key]int64, error) {
@@ -108,6 +119,46 @@ func (s *fakeSource) Changeset(_ context.Context, k Key, _ int64, _ int) (*Chang
 		return &Changeset{}, nil
 	}
 	return &Changeset{Metadata: []byte(`{"id":"` + k.Collection + `","last_modified":1}`), MetadataTimestamp: 1, Timestamp: ts}, nil
+}
+
+func (s *fakeSource) ReadChanges(_ context.Context, k Key, q ChangesQuery) (*ChangesPage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts, ok := s.timestamps[k]
+	page := &ChangesPage{Exists: ok, Timestamp: ts}
+	recs := slices.Clone(s.records[k])
+	if q.Descending {
+		slices.Reverse(recs)
+	}
+	for _, r := range recs {
+		switch {
+		case r.lm <= q.Since:
+		case q.Limit > 0 && len(page.Changes) == q.Limit:
+			page.Pending++
+		default:
+			page.Changes = append(page.Changes, r.data)
+		}
+	}
+	return page, nil
+}
+
+// addRecord commits a record (or, deleted, a tombstone) at lm, which must
+// be newer than the collection's other records, without telling
+// subscribers yet.
+func (s *fakeSource) addRecord(k Key, id string, lm int64, deleted bool) Event {
+	data := fmt.Sprintf(`{"id":%q,"last_modified":%d}`, id, lm)
+	if deleted {
+		data = fmt.Sprintf(`{"id":%q,"last_modified":%d,"deleted":true}`, id, lm)
+	}
+	ev := s.commit(k, lm)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.records == nil {
+		s.records = map[Key][]fakeRecord{}
+	}
+	recs := slices.DeleteFunc(s.records[k], func(r fakeRecord) bool { return strings.Contains(string(r.data), fmt.Sprintf(`"id":%q,`, id)) })
+	s.records[k] = append(recs, fakeRecord{lm: lm, data: json.RawMessage(data)})
+	return ev
 }
 
 func (s *fakeSource) Subscribe(fn func(Event)) func() {

@@ -43,6 +43,10 @@ type State struct {
 	nextID    int
 
 	broadcast broadcastState
+
+	// hub fans events out to the _changes feeds (feed_hub.go).
+	hubOnce sync.Once
+	hub     *feedHub
 }
 
 // NewState subscribes to src and loads every collection's records

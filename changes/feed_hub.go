@@ -1,0 +1,187 @@
+package changes
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// feedHub fans the state's events out to the feeds that wait: one topic
+// per collection (and per monitor view) with listeners, shared by all of
+// them, created with the first and dropped with the last.
+//
+// A topic is a generation counter and a channel closed (then replaced) on
+// every event: a listener takes the channel before it reads storage and
+// waits on it after, so an event between the read and the wait is never
+// lost, and a listener's queue is one bit that coalesces any number of
+// events (it then catches up from storage by seq). The writer that
+// publishes pays one map lookup and one close per topic, never a send
+// that could block, and listeners of other collections are not woken.
+type feedHub struct {
+	// epoch names this registry in monitor seqs.
+	epoch string
+
+	mu       sync.RWMutex
+	topics   map[Key]*feedTopic
+	monitors map[*monitorView]*feedTopic
+
+	// reads coalesces identical storage reads of listeners woken by the
+	// same event (keyed with the topic generation, see feedTopic).
+	reads singleflight.Group
+}
+
+// feedTopic is what the listeners of one collection or view share.
+type feedTopic struct {
+	mu   sync.Mutex
+	gen  uint64
+	ch   chan struct{}
+	refs int
+	// pages are the reads made at generation gen, by read key: every
+	// listener woken by the same event that asks the same gets the same
+	// answer, read once (a read that began after the event saw it).
+	pages map[string]*feedPage
+}
+
+// page returns the read of key made at generation gen, if any.
+func (t *feedTopic) page(key string, gen uint64) *feedPage {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen {
+		return nil
+	}
+	return t.pages[key]
+}
+
+// keep remembers a small read made at generation gen, unless an event
+// came since (which makes it stale) or the topic already keeps many.
+func (t *feedTopic) keep(key string, gen uint64, p *feedPage) {
+	if len(p.rows) > maxKeptRows {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen || len(t.pages) >= maxTopicPages {
+		return
+	}
+	if t.pages == nil {
+		t.pages = map[string]*feedPage{}
+	}
+	t.pages[key] = p
+}
+
+// A topic keeps at most maxTopicPages reads per generation, of at most
+// maxKeptRows rows each: the few rows a wake-up reads.
+const (
+	maxTopicPages = 64
+	maxKeptRows   = 100
+)
+
+func newFeedTopic() *feedTopic { return &feedTopic{ch: make(chan struct{})} }
+
+// wait returns the channel the next event closes and the generation it
+// ends. A storage read started after wait returned sees every write
+// whose event came before.
+func (t *feedTopic) wait() (<-chan struct{}, uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ch, t.gen
+}
+
+// notify wakes the topic's listeners.
+func (t *feedTopic) notify() {
+	t.mu.Lock()
+	close(t.ch)
+	t.ch = make(chan struct{})
+	t.gen++
+	t.pages = nil
+	t.mu.Unlock()
+}
+
+func newFeedHub() *feedHub {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &feedHub{epoch: hex.EncodeToString(b), topics: map[Key]*feedTopic{}, monitors: map[*monitorView]*feedTopic{}}
+}
+
+// feeds returns the state's hub, subscribing it on first use; it lives
+// as long as the state.
+func (s *State) feeds() *feedHub {
+	s.hubOnce.Do(func() {
+		s.hub = newFeedHub()
+		s.Subscribe(s.hub.publish)
+	})
+	return s.hub
+}
+
+// publish wakes the topics an event concerns; it runs in the writer's
+// goroutine and never blocks on a listener.
+func (h *feedHub) publish(ev Event) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if ev.Kind == KindBucket {
+		for k, t := range h.topics {
+			if k.Bucket == ev.Bucket {
+				t.notify()
+			}
+		}
+	} else if t := h.topics[Key{Bucket: ev.Bucket, Collection: ev.Collection}]; t != nil {
+		t.notify()
+	}
+	if ev.Kind == KindRecord || ev.Deleted {
+		for v, t := range h.monitors {
+			if ev.Kind == KindBucket || v.monitored(Key{Bucket: ev.Bucket, Collection: ev.Collection}) {
+				t.notify()
+			}
+		}
+	}
+}
+
+// join returns k's topic (or view's when view is not nil) and the
+// function that leaves it.
+func (h *feedHub) join(k Key, view *monitorView) (*feedTopic, func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var t *feedTopic
+	if view != nil {
+		if t = h.monitors[view]; t == nil {
+			t = newFeedTopic()
+			h.monitors[view] = t
+		}
+	} else if t = h.topics[k]; t == nil {
+		t = newFeedTopic()
+		h.topics[k] = t
+	}
+	t.refs++
+	return t, func() { h.leave(k, view, t) }
+}
+
+func (h *feedHub) leave(k Key, view *monitorView, t *feedTopic) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t.refs--
+	if t.refs > 0 {
+		return
+	}
+	if view != nil {
+		delete(h.monitors, view)
+	} else {
+		delete(h.topics, k)
+	}
+}
+
+// listeners counts the topics and their listeners (for tests and stats).
+func (h *feedHub) listeners() (topics, listeners int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, t := range h.topics {
+		topics++
+		listeners += t.refs
+	}
+	for _, t := range h.monitors {
+		topics++
+		listeners += t.refs
+	}
+	return topics, listeners
+}
