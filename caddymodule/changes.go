@@ -86,10 +86,22 @@ type Changes struct {
 	// CacheSize bounds, in bytes, the rendered changesets kept in memory
 	// (shared by every config over the same store). Default: 64 MiB.
 	CacheSize int64 `json:"cache_size,omitempty"`
+	// FeedTimeoutMax caps how long a _changes feed waits idle, whatever
+	// timeout or heartbeat the client asks (CouchDB's [chttpd]
+	// changes_timeout). Default: 60s.
+	FeedTimeoutMax caddy.Duration `json:"feed_timeout_max,omitempty"`
+	// Heartbeat is the period of a _changes heartbeat=true. Default: 30s,
+	// below one-minute idle timeouts.
+	Heartbeat caddy.Duration `json:"heartbeat,omitempty"`
+	// Upstream, when set, is the Kinto-compatible server to read instead
+	// of a docstore (sidecar mode, next to reverse_proxy); see
+	// changes_upstream.go.
+	Upstream *ChangesUpstream `json:"upstream,omitempty"`
 
-	cfg    changes.Config
-	logger *slog.Logger
-	live   *changesLive
+	cfg     changes.Config
+	sidecar *sidecar
+	logger  *slog.Logger
+	live    *changesLive
 }
 
 // changesLive is what a provisioned Changes holds: its endpoints once
@@ -125,6 +137,15 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 	if err := c.cfg.Validate(); err != nil {
 		return fmt.Errorf("changes: %v", err)
 	}
+	// The server waits for requests in flight when it shuts down (config
+	// reload included): end the live feeds then, and at cleanup.
+	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		srv.RegisterOnShutdown(c.live.shutdown)
+	}
+	c.live.onCleanup(c.live.shutdown)
+	if c.Upstream != nil {
+		return c.provisionUpstream()
+	}
 	drop, err := claimDocstore(ctx, &docstoreClaim{
 		path:    c.Docstore,
 		capName: "changes",
@@ -136,6 +157,13 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 	}
 	c.live.onCleanup(drop)
 	return nil
+}
+
+// shutdown ends the live _changes feeds of the linked endpoints.
+func (l *changesLive) shutdown() {
+	if h := l.handler.Load(); h != nil {
+		h.Shutdown()
+	}
 }
 
 // config translates the module's settings, with the reference defaults.
@@ -164,6 +192,12 @@ func (c *Changes) config() changes.Config {
 		cfg.BroadcastDebounce = time.Duration(*c.PushBroadcastMinDebounceIntervalSeconds) * time.Second
 	}
 	cfg.Version = docstore.Version
+	if c.FeedTimeoutMax > 0 {
+		cfg.FeedTimeoutMax = time.Duration(c.FeedTimeoutMax)
+	}
+	if c.Heartbeat > 0 {
+		cfg.FeedHeartbeat = time.Duration(c.Heartbeat)
+	}
 	return cfg
 }
 
@@ -222,6 +256,9 @@ var errNoDocstore = errors.New("changes: no docstore in this config to read chan
 
 // ServeHTTP answers the changes endpoints and passes the rest on.
 func (c *Changes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if c.sidecar != nil {
+		return c.serveUpstream(w, r, next)
+	}
 	h := c.live.handler.Load()
 	if h == nil {
 		if !c.cfg.Handles(r) {

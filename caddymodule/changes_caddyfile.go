@@ -1,9 +1,11 @@
 package caddymodule
 
 import (
+	"encoding/base64"
 	"regexp"
 	"strconv"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 )
@@ -40,6 +42,21 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //		storage_max_fetch_size <n>
 //		push_broadcast_min_debounce_interval_seconds <seconds>
 //		cache_size <size>
+//		feed_timeout_max <duration>
+//		heartbeat <duration>
+//		upstream <url> {
+//			poll_interval <duration>
+//			poll_concurrency <n>
+//			relist_interval <duration>
+//			timeout <duration>
+//			max_backoff <duration>
+//			auth basic <user> <password> | bearer <token> | header <value>
+//			forward_headers <header...>
+//			auth_cache_ttl <duration>
+//			max_collections <n>
+//			max_body <size>
+//			max_observed_body <size>
+//		}
 //	}
 func (c *Changes) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	return unmarshalBlock(disp, func(string) error { return c.unmarshalOption(disp) })
@@ -76,6 +93,12 @@ func (c *Changes) unmarshalOption(disp *caddyfile.Dispenser) error {
 		c.PushBroadcastMinDebounceIntervalSeconds = &n
 	case "cache_size":
 		c.CacheSize, err = sizeArg(disp)
+	case "feed_timeout_max":
+		c.FeedTimeoutMax, err = durationArg(disp)
+	case "heartbeat":
+		c.Heartbeat, err = durationArg(disp)
+	case "upstream":
+		c.Upstream, err = unmarshalUpstream(disp)
 	default:
 		if !recordCacheOption.MatchString(opt) {
 			return disp.Errf("unrecognized changes option '%s'", opt)
@@ -89,6 +112,67 @@ func (c *Changes) unmarshalOption(disp *caddyfile.Dispenser) error {
 		}
 	}
 	return err
+}
+
+// unmarshalUpstream reads `upstream <url> [{ options }]`.
+func unmarshalUpstream(disp *caddyfile.Dispenser) (*ChangesUpstream, error) {
+	u := &ChangesUpstream{}
+	var err error
+	if u.URL, err = singleArg(disp); err != nil {
+		return nil, err
+	}
+	for nesting := disp.Nesting(); disp.NextBlock(nesting); {
+		switch opt := disp.Val(); opt {
+		case "poll_interval":
+			u.PollInterval, err = durationArg(disp)
+		case "poll_concurrency":
+			u.PollConcurrency, err = intArg(disp)
+		case "relist_interval":
+			u.RelistInterval, err = durationArg(disp)
+		case "timeout":
+			u.Timeout, err = durationArg(disp)
+		case "max_backoff":
+			u.MaxBackoff, err = durationArg(disp)
+		case "auth":
+			u.Authorization, err = authArg(disp)
+		case "forward_headers":
+			u.ForwardHeaders = disp.RemainingArgs()
+			if len(u.ForwardHeaders) == 0 {
+				err = disp.ArgErr()
+			}
+		case "auth_cache_ttl":
+			var d caddy.Duration
+			d, err = durationArg(disp)
+			u.AuthCacheTTL = &d
+		case "max_collections":
+			u.MaxCollections, err = intArg(disp)
+		case "max_body":
+			u.MaxBody, err = sizeArg(disp)
+		case "max_observed_body":
+			u.MaxObservedBody, err = sizeArg(disp)
+		default:
+			return nil, disp.Errf("unrecognized changes upstream option '%s'", opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// authArg reads the service credentials as an Authorization value:
+// basic <user> <password>, bearer <token> or header <value>.
+func authArg(disp *caddyfile.Dispenser) (string, error) {
+	args := disp.RemainingArgs()
+	switch {
+	case len(args) == 3 && args[0] == "basic":
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(args[1]+":"+args[2])), nil
+	case len(args) == 2 && args[0] == "bearer":
+		return "Bearer " + args[1], nil
+	case len(args) == 2 && args[0] == "header":
+		return args[1], nil
+	}
+	return "", disp.Errf("auth: want basic <user> <password>, bearer <token> or header <value>")
 }
 
 // uriArgs reads one or more resource URIs.
