@@ -1,0 +1,239 @@
+// Command feedsload parks N idle longpoll listeners on a _changes URL,
+// measures the server's memory per listener, makes one write and times
+// how long each listener takes to get its answer. bench/feeds.sh runs it
+// against changegate and pouchdb-server.
+//
+// Each listener is one TCP connection speaking HTTP/1.1 by hand (a raw
+// request, then reading to the end of the chunked body), so that the
+// client's own cost stays small next to the server's on a 2-core box.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	target := flag.String("url", "", "longpoll _changes URL (since=now)")
+	n := flag.Int("n", 1000, "listeners")
+	pid := flag.Int("pid", 0, "server pid, for its resident memory")
+	writeURL := flag.String("write-url", "", "URL of the write (PUT)")
+	writeBody := flag.String("write-body", `{"data":{}}`, "body of the write")
+	writeAuth := flag.String("write-auth", "", "Authorization of the write")
+	dialers := flag.Int("dialers", 200, "connections opened at once")
+	flag.Parse()
+	if err := run(*target, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers); err != nil {
+		fmt.Fprintln(os.Stderr, "feedsload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(target string, n, pid int, writeURL, writeBody, writeAuth string, dialers int) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: application/json\r\n\r\n"
+	rss0 := rss(pid)
+	conns := make([]*listener, n)
+	sem := make(chan struct{}, dialers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			conns[i] = park(u.Host, req)
+		}()
+	}
+	wg.Wait()
+	parked := 0
+	for _, l := range conns {
+		if l.err == nil {
+			parked++
+		}
+	}
+	fmt.Printf("parked=%d of %d in %.2fs\n", parked, n, time.Since(start).Seconds())
+	if parked == 0 {
+		return fmt.Errorf("no listener parked: %v", conns[0].err)
+	}
+	time.Sleep(time.Second) // let the server settle
+	if pid > 0 {
+		rss1 := rss(pid)
+		fmt.Printf("rss_before_kb=%d rss_parked_kb=%d per_listener_bytes=%d\n", rss0, rss1, (rss1-rss0)*1024/int64(parked))
+	}
+	done := make(chan time.Duration, n)
+	cpu0 := cpuTicks(pid)
+	t0 := time.Now()
+	for _, l := range conns {
+		if l.err == nil {
+			go func() { done <- l.answer(t0) }()
+		}
+	}
+	if err := write(writeURL, writeBody, writeAuth); err != nil {
+		return err
+	}
+	var lat []time.Duration
+	failed := 0
+	timeout := time.After(90 * time.Second)
+	for range parked {
+		select {
+		case d := <-done:
+			if d < 0 {
+				failed++
+			} else {
+				lat = append(lat, d)
+			}
+		case <-timeout:
+			failed += parked - len(lat) - failed
+		}
+		if len(lat)+failed == parked {
+			break
+		}
+	}
+	slices.Sort(lat)
+	// CLK_TCK is 100 on Linux: a tick is 10 ms of CPU.
+	fmt.Printf("answered=%d failed=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f server_cpu_ms=%d\n", len(lat), failed,
+		ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)), (cpuTicks(pid)-cpu0)*10)
+	return nil
+}
+
+// listener is one parked longpoll.
+type listener struct {
+	conn net.Conn
+	r    *bufio.Reader
+	err  error
+}
+
+// park connects, sends the request and reads the response headers.
+func park(host, req string) *listener {
+	l := &listener{}
+	l.conn, l.err = net.DialTimeout("tcp", host, 30*time.Second)
+	if l.err != nil {
+		return l
+	}
+	if _, l.err = io.WriteString(l.conn, req); l.err != nil {
+		return l
+	}
+	l.r = bufio.NewReaderSize(l.conn, 512)
+	_ = l.conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		line, err := l.r.ReadString('\n')
+		if err != nil {
+			l.err = err
+			return l
+		}
+		if line == "\r\n" {
+			return l
+		}
+	}
+}
+
+// answer reads to the end of the chunked body and returns the time since
+// t0, or -1.
+func (l *listener) answer(t0 time.Time) time.Duration {
+	defer l.conn.Close()
+	_ = l.conn.SetReadDeadline(time.Now().Add(90 * time.Second))
+	var body bytes.Buffer
+	for {
+		line, err := l.r.ReadString('\n')
+		if err != nil {
+			return -1
+		}
+		size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
+		if err != nil {
+			return -1
+		}
+		if size == 0 {
+			if !bytes.Contains(body.Bytes(), []byte(`"last_seq"`)) {
+				return -1
+			}
+			return time.Since(t0)
+		}
+		if _, err := io.CopyN(&body, l.r, size+2); err != nil {
+			return -1
+		}
+	}
+}
+
+func write(u, body, auth string) error {
+	req, err := http.NewRequest(http.MethodPut, u, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("write: %d %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// rss is a process's resident memory in KiB (0 without a pid).
+func rss(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
+
+// cpuTicks is a process's user + system CPU time in clock ticks.
+func cpuTicks(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces: fields count from its ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := (len(d)*p + 99) / 100
+	return d[max(0, min(len(d), i)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
