@@ -1,0 +1,54 @@
+package integration
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSidecarFeedLongpoll: a longpoll _changes feed through the sidecar
+// wakes up for a write made through the sidecar (at once) and for one
+// made straight to the upstream (within about a poll interval), and
+// lists the upstream's records.
+func TestSidecarFeedLongpoll(t *testing.T) {
+	forEachUpstream(t, func(t *testing.T, env *sidecarEnv) {
+		since := changesPost(t, env.side, certificates, `{"n":0}`)
+		feed := env.side + certificates + "/_changes?feed=longpoll&timeout=10000&since="
+
+		for _, tc := range []struct {
+			name, v1 string
+			within   time.Duration
+		}{
+			{"through the sidecar", env.side, time.Second},
+			{"straight to the upstream", env.up, time.Second + 5*sidecarPoll},
+		} {
+			got := make(chan result, 1)
+			start := time.Now()
+			go func(since int64) {
+				r, err := tryDo("GET", fmt.Sprint(feed, since), "", basic("alice"))
+				if err != nil {
+					r = result{status: -1, body: err.Error()}
+				}
+				got <- r
+			}(since)
+			time.Sleep(100 * time.Millisecond) // the poll is waiting
+			ts := changesPost(t, tc.v1, certificates, `{"n":1}`)
+			r := <-got
+			took := time.Since(start)
+			r.expectStatus(t, 200)
+			body := r.json(t)
+			results := body["results"].([]any)
+			if len(results) != 1 || fmt.Sprint(results[0].(map[string]any)["seq"]) != fmt.Sprint(ts) || body["last_seq"] != fmt.Sprint(ts) {
+				t.Fatalf("%s: feed answered %s, want the record at %d", tc.name, r.body, ts)
+			}
+			if took > tc.within {
+				t.Fatalf("%s: the feed woke after %v, want within %v", tc.name, took, tc.within)
+			}
+			t.Logf("%s: woke after %v", tc.name, took)
+			since = ts
+		}
+
+		do(t, "GET", feed+"0", "").expect(t, 401, msg401)
+		do(t, "GET", feed+"0", "", basic("bob")).expect(t, 403, msg403)
+	})
+}
