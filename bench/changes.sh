@@ -333,7 +333,7 @@ report() {
 	at_least "$TARGET_FIRST_MS" "$FIRST_MAX" && m3=1 || m3=0
 	echo
 	echo "changegate changes bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	machine_line
 	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved;" \
 		"$COLLECTIONS monitored collections (monitor body $(wc -c <"$WORK/monitor.body") B), changeset of $RECORDS records ($(wc -c <"$WORK/changeset.body") B)"
 	echo

@@ -56,10 +56,7 @@ declare -A FIG # figures for the report
 
 feeds_cleanup() {
 	local rc=$?
-	if [[ -n $PEER_PID ]] && kill -0 "$PEER_PID" 2>/dev/null; then
-		kill "$PEER_PID" 2>/dev/null || true
-		wait "$PEER_PID" 2>/dev/null || true
-	fi
+	stop_pid "$PEER_PID"
 	(exit "$rc")
 	cleanup
 }
@@ -274,7 +271,7 @@ report() {
 	at_least "${RATIO[normal-10k]}" "$TARGET_NORMAL" && met_normal=met || met_normal='**MISSED**'
 	echo
 	echo "changegate feeds bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg) (at the end; load from other jobs lengthens every latency here)"
+	echo "$(machine_line) (at the end; load from other jobs lengthens every latency here)"
 	echo "idle-longpoll latencies run from the write to each listener's whole answer, client (bench/feedsload, one raw connection per listener) on the same 2 CPUs"
 	echo "wrk -t $THREADS -c $CONNS, warm-up $WARMUP then $ROUNDS rounds of $DURATION; normal-10k body ${FIG[normal-bytes]} B"
 	echo

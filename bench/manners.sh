@@ -233,7 +233,7 @@ result() {
 manners_report() {
 	echo
 	echo "changegate manners bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	machine_line
 	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per side, interleaved; body $(wc -c <"$WORK/body.json") B"
 	echo
 	echo "| workload | baseline | CPU µs/request target / baseline | CPU ratio (per-round min-max) | req/s target / baseline | req/s ratio (min-max) | target p50 / p99 ms | baseline p50 / p99 ms | target (on CPU ratio) |"

@@ -82,18 +82,28 @@ die() {
 # cleanup stops the server we started (by its pid only) and removes the temp
 # dirs; on failure it shows the end of the server log, which is usually where
 # the reason is.
+# stop_pid PID stops a server we started, if it still runs: Caddy shuts
+# down gracefully, but we do not wait more than 5 seconds for it.
+stop_pid() {
+	local pid=$1
+	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# machine_line describes the host a report was measured on.
+machine_line() {
+	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 cleanup() {
 	local rc=$?
-	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		# Caddy shuts down gracefully; do not wait forever for it.
-		for _ in $(seq 50); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
+	stop_pid "$SERVER_PID"
 	if ((rc != 0)) && [[ -n $WORK && -f $WORK/server.log ]]; then
 		log "last lines of the server log:"
 		tail -n 20 "$WORK/server.log" >&2 || true
@@ -587,7 +597,7 @@ report() {
 	local met
 	echo
 	echo "changegate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	machine_line
 	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved; $RECORDS seeded records;" \
 		"bodies: record-get $(wc -c <"$WORK/record-get.body") B, list-100-since $(wc -c <"$WORK/list.body") B"
 	echo

@@ -59,15 +59,7 @@ UP_PID=""
 
 sidecar_cleanup() {
 	local rc=$?
-	if [[ -n $UP_PID ]] && kill -0 "$UP_PID" 2>/dev/null; then
-		kill "$UP_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$UP_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$UP_PID" 2>/dev/null || true
-		wait "$UP_PID" 2>/dev/null || true
-	fi
+	stop_pid "$UP_PID"
 	(exit "$rc")
 	cleanup
 }
@@ -207,7 +199,7 @@ sidecar_report() {
 	at_least "${CPU_RATIO[record-get]}" "$TARGET_PROXY_CPU" && m3=1 || m3=0
 	echo
 	echo "changegate sidecar bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	machine_line
 	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved;" \
 		"$COLLECTIONS monitored collections (monitor body $(wc -c <"$WORK/monitor.body") B), changeset of $RECORDS records ($(wc -c <"$WORK/changeset.body") B), record $(wc -c <"$WORK/record.body") B;" \
 		"CPU counted in the sidecar process only"

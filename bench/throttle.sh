@@ -259,7 +259,7 @@ throttle_report() {
 	local name met
 	echo
 	echo "changegate throttle bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	machine_line
 	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved; body $BODY_BYTES B${REDIS_PORT:+; $(redis-server --version | cut -d' ' -f1-3)}"
 	echo
 	echo "| workload | req/s throttle / respond | req/s ratio (per-round min-max), median | changegate CPU per request, throttle / respond (median ratio) | throttle p50 / p99 ms | respond p50 / p99 ms | Redis commands / request | target |"
