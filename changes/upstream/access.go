@@ -77,6 +77,12 @@ func (a Access) Decorate(r *http.Request, status int, hd http.Header) {
 	}
 	if since := a.src.Unavailable(); !since.IsZero() {
 		hd.Set(UpstreamHeader, "unavailable; since="+since.UTC().Format(time.RFC3339))
+		// Browser code on another origin may read only the fields listed
+		// (Fetch standard, CORS-safelisted response headers): list ours
+		// wherever the answer lists any.
+		if expose := hd.Get("Access-Control-Expose-Headers"); expose != "" {
+			hd.Set("Access-Control-Expose-Headers", expose+", "+UpstreamHeader)
+		}
 	}
 }
 

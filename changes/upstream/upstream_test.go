@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,6 +151,28 @@ func TestPollBacksOff(t *testing.T) {
 			t.Fatal("the upstream is still marked unavailable")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDecorateWhileDown: while the upstream is away, answers say so in a
+// field that cross-origin browser code may read.
+func TestDecorateWhileDown(t *testing.T) {
+	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {}, Options{})
+	since := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	s.health.down(since)
+	r := httptest.NewRequest(http.MethodGet, "/v1/buckets/monitor/collections/changes/changeset", nil)
+	r.Header.Set("Origin", "https://app.example")
+	hd := http.Header{"Access-Control-Expose-Headers": {"Backoff, Alert"}}
+	s.Access().Decorate(r, http.StatusOK, hd)
+	want := http.Header{
+		"Access-Control-Expose-Headers":    {"Backoff, Alert, Changegate-Upstream"},
+		"Access-Control-Allow-Origin":      {"https://app.example"},
+		"Access-Control-Allow-Credentials": {"true"},
+		"Vary":                             {"Origin"},
+		"Changegate-Upstream":              {"unavailable; since=2026-11-22T07:00:00Z"},
+	}
+	if !reflect.DeepEqual(hd, want) {
+		t.Fatalf("headers %v, want %v", hd, want)
 	}
 }
 
