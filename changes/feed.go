@@ -153,7 +153,12 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 	// Join before the first read: an event between a read and the wait
 	// that follows it is then never lost.
 	topic, leave := src.join()
-	defer leave()
+	parked := false
+	defer func() {
+		if !parked {
+			leave()
+		}
+	}()
 	f.topic = topic
 	_, f.gen = topic.wait()
 	ctx := r.Context()
@@ -178,12 +183,20 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 	}
 	f.fw = newFeedWriter(w, r, fr.feed)
 	h.access.Decorate(r, http.StatusOK, w.Header())
+	parkable := f.canPark(r, over)
+	if parkable {
+		// A parked longpoll's connection cannot go back to net/http
+		// (feed_park.go).
+		w.Header().Set("Connection", "close")
+	}
 	f.fw.start()
 	f.sendRows()
 	if !over {
 		err = f.round(ctx)
 	}
 	switch {
+	case err == nil && parkable && f.park(w, r, leave):
+		parked = true
 	case err != nil:
 		// After the headers: the response ends short, as CouchDB's
 		// send_delayed_error does.

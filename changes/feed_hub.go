@@ -30,6 +30,8 @@ type feedHub struct {
 	// reads coalesces identical storage reads of listeners woken by the
 	// same event (keyed with the topic generation, see feedTopic).
 	reads singleflight.Group
+	// wakes runs the wake-ups of parked longpolls (feed_park.go).
+	wakes wakeQueue
 }
 
 // feedTopic is what the listeners of one collection or view share.
@@ -42,6 +44,43 @@ type feedTopic struct {
 	// listener woken by the same event that asks the same gets the same
 	// answer, read once (a read that began after the event saw it).
 	pages map[string]*feedPage
+	// parked are the longpolls waiting off their request goroutine
+	// (feed_park.go); an event hands them to the hub's workers.
+	parked map[*parkedFeed]struct{}
+	wakes  *wakeQueue
+	// answers are the parked feeds' answers rendered at generation gen,
+	// by feed_park.go's shareKey.
+	answers map[string][]byte
+}
+
+// answer returns the answer of key rendered at generation gen, if any.
+func (t *feedTopic) answer(key string, gen uint64) []byte {
+	if key == "" {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen {
+		return nil
+	}
+	return t.answers[key]
+}
+
+// keepAnswer remembers an answer rendered at generation gen, unless an
+// event came since or the topic already keeps many.
+func (t *feedTopic) keepAnswer(key string, gen uint64, out []byte) {
+	if key == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen || len(t.answers) >= maxTopicPages {
+		return
+	}
+	if t.answers == nil {
+		t.answers = map[string][]byte{}
+	}
+	t.answers[key] = out
 }
 
 // page returns the read of key made at generation gen, if any.
@@ -78,7 +117,7 @@ const (
 	maxKeptRows   = 100
 )
 
-func newFeedTopic() *feedTopic { return &feedTopic{ch: make(chan struct{})} }
+func (h *feedHub) newTopic() *feedTopic { return &feedTopic{ch: make(chan struct{}), wakes: &h.wakes} }
 
 // wait returns the channel the next event closes and the generation it
 // ends. A storage read started after wait returned sees every write
@@ -96,6 +135,16 @@ func (t *feedTopic) notify() {
 	t.ch = make(chan struct{})
 	t.gen++
 	t.pages = nil
+	t.answers = nil
+	if len(t.parked) > 0 {
+		ps := make([]*parkedFeed, 0, len(t.parked))
+		for p := range t.parked {
+			p.state = parkWaking
+			ps = append(ps, p)
+		}
+		t.parked = nil
+		t.wakes.push(ps...)
+	}
 	t.mu.Unlock()
 }
 
@@ -146,11 +195,11 @@ func (h *feedHub) join(k Key, view *monitorView) (*feedTopic, func()) {
 	var t *feedTopic
 	if view != nil {
 		if t = h.monitors[view]; t == nil {
-			t = newFeedTopic()
+			t = h.newTopic()
 			h.monitors[view] = t
 		}
 	} else if t = h.topics[k]; t == nil {
-		t = newFeedTopic()
+		t = h.newTopic()
 		h.topics[k] = t
 	}
 	t.refs++

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,16 +78,23 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 		fmt.Printf("rss_before_kb=%d rss_parked_kb=%d per_listener_bytes=%d\n", rss0, rss1, (rss1-rss0)*1024/int64(parked))
 	}
 	done := make(chan time.Duration, n)
-	cpu0 := cpuTicks(pid)
-	t0 := time.Now()
+	// The readers start, and settle in their reads, before the clock
+	// does: latencies run from the write, not from this client's own
+	// start-up of N goroutines.
+	var t0 atomic.Pointer[time.Time]
 	for _, l := range conns {
 		if l.err == nil {
-			go func() { done <- l.answer(t0) }()
+			go func() { done <- l.answer(&t0) }()
 		}
 	}
+	time.Sleep(500 * time.Millisecond)
+	cpu0 := cpuTicks(pid)
+	start0 := time.Now()
+	t0.Store(&start0)
 	if err := write(writeURL, writeBody, writeAuth); err != nil {
 		return err
 	}
+	wrote := time.Since(start0)
 	var lat []time.Duration
 	failed := 0
 	timeout := time.After(90 * time.Second)
@@ -105,10 +113,21 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 			break
 		}
 	}
+	if failed > 0 {
+		for _, l := range conns {
+			if l.err != nil {
+				fmt.Printf("first failure: %v\n", l.err)
+				break
+			}
+		}
+	}
 	slices.Sort(lat)
 	// CLK_TCK is 100 on Linux: a tick is 10 ms of CPU.
 	fmt.Printf("answered=%d failed=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f server_cpu_ms=%d\n", len(lat), failed,
 		ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)), (cpuTicks(pid)-cpu0)*10)
+	// Where the time goes: the write's own response, then the first
+	// answer, then the spread of the others.
+	fmt.Printf("write_ms=%.1f min_ms=%.1f\n", ms(wrote), ms(pct(lat, 0)))
 	return nil
 }
 
@@ -145,26 +164,30 @@ func park(host, req string) *listener {
 
 // answer reads to the end of the chunked body and returns the time since
 // t0, or -1.
-func (l *listener) answer(t0 time.Time) time.Duration {
+func (l *listener) answer(t0 *atomic.Pointer[time.Time]) time.Duration {
 	defer l.conn.Close()
 	_ = l.conn.SetReadDeadline(time.Now().Add(90 * time.Second))
 	var body bytes.Buffer
 	for {
 		line, err := l.r.ReadString('\n')
 		if err != nil {
+			l.err = fmt.Errorf("reading a chunk size after %q: %w", body.Bytes(), err)
 			return -1
 		}
 		size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
 		if err != nil {
+			l.err = fmt.Errorf("chunk size %q: %w", line, err)
 			return -1
 		}
 		if size == 0 {
 			if !bytes.Contains(body.Bytes(), []byte(`"last_seq"`)) {
+				l.err = fmt.Errorf("no last_seq in %q", body.Bytes())
 				return -1
 			}
-			return time.Since(t0)
+			return time.Since(*t0.Load())
 		}
 		if _, err := io.CopyN(&body, l.r, size+2); err != nil {
+			l.err = fmt.Errorf("reading a chunk: %w", err)
 			return -1
 		}
 	}

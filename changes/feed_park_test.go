@@ -1,0 +1,221 @@
+package changes
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// rawFeed is a longpoll over one raw HTTP/1.1 connection, read past its
+// headers and opening.
+type rawFeed struct {
+	t    testing.TB
+	conn net.Conn
+	resp *http.Response
+	body chan string
+}
+
+// openRaw sends a request on a new connection and reads its headers and
+// the longpoll's opening.
+func openRaw(t testing.TB, srv *httptest.Server, method, target, body string) *rawFeed {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\n", method, target)
+	if body != "" {
+		req += fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opening := make([]byte, len("{\"results\":[\n"))
+	if _, err := io.ReadFull(resp.Body, opening); err != nil || string(opening) != "{\"results\":[\n" {
+		t.Fatalf("opening %q: %v", opening, err)
+	}
+	rf := &rawFeed{t: t, conn: conn, resp: resp, body: make(chan string, 1)}
+	go func() {
+		b, err := io.ReadAll(resp.Body)
+		if err == nil {
+			// The server closes the connection after the answer.
+			if n, rerr := br.Read(make([]byte, 1)); n != 0 || rerr != io.EOF {
+				err = fmt.Errorf("after the body: %d bytes, %v", n, rerr)
+			}
+		}
+		if err != nil {
+			b = append(b, "\nERROR: "+err.Error()...)
+		}
+		rf.body <- string(opening) + string(b)
+	}()
+	return rf
+}
+
+// answer waits for the whole body.
+func (rf *rawFeed) answer() string {
+	rf.t.Helper()
+	select {
+	case b := <-rf.body:
+		return b
+	case <-time.After(3 * time.Second):
+		rf.t.Fatal("no answer within 3 s")
+	}
+	return ""
+}
+
+// parkedCount counts the longpolls parked on collection b/c.
+func parkedCount(f *fixture, k Key) int {
+	hub := f.state.feeds()
+	hub.mu.RLock()
+	t := hub.topics[k]
+	hub.mu.RUnlock()
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.parked)
+}
+
+var keyBC = Key{Bucket: "b", Collection: "c"}
+
+// noHijack hides the connection from the handler: the longpoll then
+// waits on its request goroutine, as over HTTP/2.
+type noHijack struct{ http.ResponseWriter }
+
+func (w noHijack) Flush() { w.ResponseWriter.(http.Flusher).Flush() }
+
+// TestFeedParkedSameBytes: a parked longpoll answered by a write sends
+// the bytes the request goroutine sends (with include_docs and a POST
+// filter), as one chunked response announced Connection: close, then
+// closes.
+func TestFeedParkedSameBytes(t *testing.T) {
+	f := newFeedFixture(t)
+	srv := f.server()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.h.Serve(noHijack{w}, r)
+	}))
+	defer plain.Close()
+	target := feedColl + "/_changes?feed=longpoll&since=now&include_docs=true&filter=_doc_ids&timeout=60000"
+	body := `{"doc_ids":["a","b"]}`
+	parked := openRaw(t, srv, "POST", target, body)
+	waiting := openRaw(t, plain, "POST", target, body)
+	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	if !parked.resp.Close || strings.Join(parked.resp.TransferEncoding, ",") != "chunked" {
+		t.Errorf("Connection: close %v, Transfer-Encoding %q", parked.resp.Close, parked.resp.TransferEncoding)
+	}
+	if got := parked.resp.Header.Get("Content-Type") + "|" + parked.resp.Header.Get("Cache-Control"); got != "application/json|must-revalidate" {
+		t.Errorf("headers %q", got)
+	}
+	a := f.put("a", `{"n":1}`)
+	got := parked.answer()
+	if other := waiting.answer(); got != other {
+		t.Fatalf("parked answer %q\nrequest goroutine's %q", got, other)
+	}
+	prefix := "{\"results\":[\n" + strings.TrimSuffix(row("a", a, false), "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s",`, revOf("a", a))
+	suffix := fmt.Sprintf("}}\n],\n\"last_seq\":\"%d\",\"pending\":0}\n\n", a)
+	if !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, suffix) || !strings.Contains(got, `"n":1`) {
+		t.Fatalf("parked answer %q", got)
+	}
+	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+}
+
+// TestFeedParkedTimeout: a parked longpoll's timeout answers the empty
+// result and closes.
+func TestFeedParkedTimeout(t *testing.T) {
+	f := newFeedFixture(t)
+	a := f.put("a", `{}`)
+	srv := f.server()
+	start := time.Now()
+	rf := openRaw(t, srv, "GET", fmt.Sprintf("%s/_changes?feed=longpoll&since=%d&timeout=200", feedColl, a), "")
+	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, a), 0); got != want {
+		t.Fatalf("timeout: %q want %q", got, want)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("answered after %v", d)
+	}
+	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+}
+
+// TestFeedParkedClientGone: a parked longpoll holds one goroutine, and a
+// client leaving frees it: no listener, no goroutine left.
+func TestFeedParkedClientGone(t *testing.T) {
+	f := newFeedFixture(t)
+	srv := f.server()
+	before := goleak.IgnoreCurrent()
+	count := runtime.NumGoroutine()
+	var conns []net.Conn
+	for range 20 {
+		conns = append(conns, openRaw(t, srv, "GET", feedColl+"/_changes?feed=longpoll&since=now", "").conn)
+	}
+	eventually(t, func() bool { return parkedCount(f, keyBC) == 20 })
+	// Each test connection has its reader here; each parked longpoll
+	// one watcher once net/http's goroutines ended (it would hold two per
+	// connection), plus the handler's shutdown watcher.
+	eventually(t, func() bool { return runtime.NumGoroutine()-count <= 20+20+1 })
+	for _, c := range conns {
+		c.Close()
+	}
+	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	goleak.VerifyNone(t, before)
+}
+
+// TestFeedParkedShutdown: a shutdown (config reload) answers parked
+// longpolls with their empty result.
+func TestFeedParkedShutdown(t *testing.T) {
+	f := newFeedFixture(t)
+	a := f.put("a", `{}`)
+	srv := f.server()
+	var feeds []*rawFeed
+	for range 3 {
+		feeds = append(feeds, openRaw(t, srv, "GET", feedColl+"/_changes?feed=longpoll&since=now", ""))
+	}
+	eventually(t, func() bool { return parkedCount(f, keyBC) == 3 })
+	f.h.Shutdown()
+	for _, rf := range feeds {
+		if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, a), 0); got != want {
+			t.Fatalf("after shutdown %q want %q", got, want)
+		}
+	}
+	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+}
+
+// TestFeedParkedFilterMiss: a write the filter drops leaves the longpoll
+// parked (its cursor past that write); the next matching one answers it.
+func TestFeedParkedFilterMiss(t *testing.T) {
+	f := newFeedFixture(t)
+	srv := f.server()
+	rf := openRaw(t, srv, "GET", feedColl+`/_changes?feed=longpoll&since=now&filter=_doc_ids&doc_ids=["x"]`, "")
+	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	topic := f.state.feeds().topics[keyBC]
+	_, gen := topic.wait()
+	f.put("y", `{}`)
+	eventually(t, func() bool {
+		_, now := topic.wait()
+		return now != gen && parkedCount(f, keyBC) == 1
+	})
+	select {
+	case b := <-rf.body:
+		t.Fatalf("answered for a filtered-out write: %q", b)
+	case <-time.After(100 * time.Millisecond):
+	}
+	x := f.put("x", `{}`)
+	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, x), 0, row("x", x, false)); got != want {
+		t.Fatalf("answer %q want %q", got, want)
+	}
+}
