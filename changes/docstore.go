@@ -43,15 +43,7 @@ func (s DocstoreSource) Changeset(ctx context.Context, key Key, since int64, lim
 
 // ReadChanges reads a collection's changes in one read transaction.
 func (s DocstoreSource) ReadChanges(ctx context.Context, key Key, q ChangesQuery) (*ChangesPage, error) {
-	p, err := s.Store.ReadChanges(ctx, key.Bucket, key.Collection, docstore.ChangesQuery(q))
-	if err != nil {
-		return nil, err
-	}
-	meta := make([]ChangeMeta, len(p.Meta))
-	for i, m := range p.Meta {
-		meta[i] = ChangeMeta(m)
-	}
-	return &ChangesPage{Exists: p.Exists, Timestamp: p.Timestamp, Changes: p.Changes, Pending: p.Pending, Meta: meta}, nil
+	return s.Store.ReadChanges(ctx, key.Bucket, key.Collection, q)
 }
 
 // Subscribe forwards the store's commit events.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+
+	"github.com/changegate/changegate/docstore"
 )
 
 // Key names a collection.
@@ -74,46 +76,17 @@ type Source interface {
 	ReadChanges(ctx context.Context, key Key, q ChangesQuery) (*ChangesPage, error)
 }
 
-// ChangesQuery asks a Source for a collection's changes.
-type ChangesQuery struct {
-	// Since excludes changes at or before this timestamp; 0 for all.
-	Since int64
-	// Limit bounds the changes returned; <= 0 for no limit.
-	Limit int
-	// Descending asks for the newest first; the default is oldest first,
-	// so that a limited read returns the changes a client resuming from
-	// Since needs next.
-	Descending bool
-	// NoPending tells the source that the caller will read on anyway (a
-	// batch of a longer read): it may skip counting and answer -1.
-	NoPending bool
-}
-
-// ChangesPage is one read of a collection's changes.
-type ChangesPage struct {
-	// Exists reports whether the collection exists.
-	Exists bool
-	// Timestamp is the collection's records timestamp at the read.
-	Timestamp int64
-	// Changes are records, and tombstones ({"id", "last_modified",
-	// "deleted": true}), each with a distinct last_modified, in the
-	// requested order.
-	Changes []json.RawMessage
-	// Pending counts the changes after Since that Limit left out; -1
-	// when the source cannot tell cheaply.
-	Pending int
-	// Meta, when not nil, holds each change's id, last_modified and
-	// deletion in the order of Changes, so that readers need not parse
-	// them back out of the JSON.
-	Meta []ChangeMeta
-}
-
-// ChangeMeta is what identifies a change.
-type ChangeMeta struct {
-	ID           string
-	LastModified int64
-	Deleted      bool
-}
+// The read the feeds make is described by the docstore's types, so that
+// the embedded store answers it without a copy; an upstream Source fills
+// them in too (its Meta may be nil: readers then parse each change).
+type (
+	// ChangesQuery asks a Source for a collection's changes.
+	ChangesQuery = docstore.ChangesQuery
+	// ChangesPage is one read of a collection's changes.
+	ChangesPage = docstore.ChangesPage
+	// ChangeMeta is what identifies a change.
+	ChangeMeta = docstore.ChangeMeta
+)
 
 // Access applies the store's identities, permissions and common response
 // headers to the endpoints this package answers.

@@ -101,7 +101,9 @@ type ChangesQuery struct {
 	Since int64
 	// Limit bounds the changes returned; <= 0 for no limit.
 	Limit int
-	// Descending returns the newest first; the default is oldest first.
+	// Descending returns the newest first; the default is oldest first,
+	// so that a limited read returns what a reader resuming from Since
+	// needs next.
 	Descending bool
 	// NoPending skips counting what Limit left out (Pending is then -1
 	// when the limit was reached).
@@ -114,13 +116,16 @@ type ChangesPage struct {
 	Exists bool
 	// Timestamp is the records timestamp, 0 when none is stored.
 	Timestamp int64
-	// Changes are the records and tombstones newer than Since, in the
-	// requested order, at most Limit of them.
+	// Changes are the records and tombstones ({"id", "last_modified",
+	// "deleted": true}) newer than Since, each with a distinct
+	// last_modified, in the requested order, at most Limit of them.
 	Changes []json.RawMessage
-	// Pending counts the changes newer than Since that Limit left out.
+	// Pending counts the changes newer than Since that Limit left out;
+	// -1 when the reader cannot tell cheaply.
 	Pending int
 	// Meta holds each change's id, last_modified and deletion, in the
-	// order of Changes, so that readers need not parse them back.
+	// order of Changes, so that readers need not parse them back; a
+	// reader that does not know them leaves it nil.
 	Meta []ChangeMeta
 }
 
