@@ -326,19 +326,26 @@ line() {
 
 verdict() { [[ $1 == 1 ]] && echo met || echo '**MISSED**'; }
 
+# report_head NAME SIDE [DETAILS] prints a report's title, machine, method
+# and table header; SIDE names the measured column ("changes", "target").
+report_head() {
+	local name=$1 side=$2 details=${3:-}
+	echo
+	echo "changegate $name bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
+	machine_line
+	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved;" \
+		"$COLLECTIONS monitored collections (monitor body $(wc -c <"$WORK/monitor.body") B), changeset of $RECORDS records ($(wc -c <"$WORK/changeset.body") B)$details"
+	echo
+	echo "| workload | $side req/s | baseline req/s | req/s ratio (per-round min-max) | $side p50 / p99 ms | baseline p50 / p99 ms | CPU per request $side / baseline (baseline/$side) | target |"
+	echo "|---|---:|---:|---|---|---|---|---|"
+}
+
 report() {
 	local m1 m2 m3
 	at_least "${RATIO[monitor]}" "$TARGET_MONITOR" && m1=1 || m1=0
 	at_least "${RATIO[changeset]}" "$TARGET_CHANGESET" && m2=1 || m2=0
 	at_least "$TARGET_FIRST_MS" "$FIRST_MAX" && m3=1 || m3=0
-	echo
-	echo "changegate changes bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	machine_line
-	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved;" \
-		"$COLLECTIONS monitored collections (monitor body $(wc -c <"$WORK/monitor.body") B), changeset of $RECORDS records ($(wc -c <"$WORK/changeset.body") B)"
-	echo
-	echo "| workload | changes req/s | baseline req/s | req/s ratio (per-round min-max) | changes p50 / p99 ms | baseline p50 / p99 ms | CPU per request changes / baseline (baseline/changes) | target |"
-	echo "|---|---:|---:|---|---|---|---|---|"
+	report_head changes changes
 	line "monitor" monitor/changes monitor/respond "vs respond, ratio ≥ $TARGET_MONITOR" "$(verdict $m1)"
 	line "monitor-file" monitor-file/changes monitor/file_server "vs file_server, reported" ""
 	line "changeset" changeset/changes changeset/respond "vs respond, ratio ≥ $TARGET_CHANGESET" "$(verdict $m2)"

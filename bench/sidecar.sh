@@ -197,15 +197,7 @@ sidecar_report() {
 	at_least "${RATIO[monitor]}" "$TARGET_MONITOR" && m1=1 || m1=0
 	at_least "${RATIO[changeset]}" "$TARGET_CHANGESET" && m2=1 || m2=0
 	at_least "${CPU_RATIO[record-get]}" "$TARGET_PROXY_CPU" && m3=1 || m3=0
-	echo
-	echo "changegate sidecar bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
-	machine_line
-	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved;" \
-		"$COLLECTIONS monitored collections (monitor body $(wc -c <"$WORK/monitor.body") B), changeset of $RECORDS records ($(wc -c <"$WORK/changeset.body") B), record $(wc -c <"$WORK/record.body") B;" \
-		"CPU counted in the sidecar process only"
-	echo
-	echo "| workload | target req/s | baseline req/s | req/s ratio (per-round min-max) | target p50 / p99 ms | baseline p50 / p99 ms | CPU per request target / baseline (baseline/target) | target |"
-	echo "|---|---:|---:|---|---|---|---|---|"
+	report_head sidecar target ", record $(wc -c <"$WORK/record.body") B; CPU counted in the sidecar process only"
 	line "monitor" monitor/sidecar monitor/respond "vs respond, req/s ratio ≥ $TARGET_MONITOR" "$(verdict $m1)"
 	line "monitor-file" monitor-file/sidecar monitor/file_server "vs file_server, reported" ""
 	line "changeset" changeset/sidecar changeset/respond "vs respond, req/s ratio ≥ $TARGET_CHANGESET" "$(verdict $m2)"
