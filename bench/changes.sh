@@ -69,13 +69,7 @@ changes_cleanup() {
 # caddyfile_changes prints the global options and the site under test.
 caddyfile_changes() {
 	cat <<EOF
-{
-	admin localhost:$ADMIN_PORT
-	auto_https off
-	persist_config off
-	# Loopback only: this is a local benchmark.
-	default_bind 127.0.0.1
-}
+$(global_options "$ADMIN_PORT")
 
 http://:$PORT_A {
 	changes {

@@ -65,12 +65,7 @@ feeds_cleanup() {
 
 caddyfile_feeds() {
 	cat <<EOF
-{
-	admin localhost:$ADMIN_PORT
-	auto_https off
-	persist_config off
-	default_bind 127.0.0.1
-}
+$(global_options "$ADMIN_PORT")
 
 http://:$PORT_A {
 	changes {

@@ -74,13 +74,7 @@ write_caddyfile() {
 	local body
 	body=$(<"$WORK/body.json")
 	cat <<EOF
-{
-	admin localhost:$ADMIN_PORT
-	auto_https off
-	persist_config off
-	# Loopback only: this is a local benchmark.
-	default_bind 127.0.0.1
-}
+$(global_options "$ADMIN_PORT")
 http://:$PORT_UP {
 	header Content-Type application/json
 	header /etag ETag \`"v1"\`

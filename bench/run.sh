@@ -96,6 +96,20 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# global_options PORT prints the Caddyfile global options of every bench
+# server, with its admin endpoint on PORT.
+global_options() {
+	cat <<EOF
+{
+	admin localhost:$1
+	auto_https off
+	persist_config off
+	# Loopback only: this is a local benchmark.
+	default_bind 127.0.0.1
+}
+EOF
+}
+
 # machine_line describes the host a report was measured on.
 machine_line() {
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -220,13 +234,7 @@ pick_ports() {
 # respond site is appended later, once the bodies it serves are known.
 caddyfile_docstore() {
 	cat <<EOF
-{
-	admin localhost:$ADMIN_PORT
-	auto_https off
-	persist_config off
-	# Loopback only: this is a local benchmark.
-	default_bind 127.0.0.1
-}
+$(global_options "$ADMIN_PORT")
 
 # The store under test: a bolt file on the real disk, fsync on every commit.
 http://:$PORT_A {

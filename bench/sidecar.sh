@@ -66,18 +66,6 @@ sidecar_cleanup() {
 
 # --- Caddyfiles ---------------------------------------------------------------
 
-global_options() {
-	cat <<EOF
-{
-	admin localhost:$1
-	auto_https off
-	persist_config off
-	# Loopback only: this is a local benchmark.
-	default_bind 127.0.0.1
-}
-EOF
-}
-
 caddyfile_upstream() {
 	global_options "$ADMIN_UP"
 	cat <<EOF

@@ -119,13 +119,7 @@ EOF
 
 write_caddyfile() {
 	cat <<EOF
-{
-	admin localhost:$ADMIN_PORT
-	auto_https off
-	persist_config off
-	# Loopback only: this is a local benchmark.
-	default_bind 127.0.0.1
-}
+$(global_options "$ADMIN_PORT")
 EOF
 	site "$PORT_BASE"
 	site "$PORT_MEM" "		zone one {
