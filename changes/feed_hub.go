@@ -58,56 +58,53 @@ func (t *feedTopic) answer(key string, gen uint64) []byte {
 	if key == "" {
 		return nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if gen != t.gen {
-		return nil
-	}
-	return t.answers[key]
+	return lookupAt(t, &t.answers, key, gen)
 }
 
-// keepAnswer remembers an answer rendered at generation gen, unless an
-// event came since or the topic already keeps many.
+// keepAnswer remembers an answer rendered at generation gen.
 func (t *feedTopic) keepAnswer(key string, gen uint64, out []byte) {
-	if key == "" {
-		return
+	if key != "" {
+		keepAt(t, &t.answers, key, gen, out)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if gen != t.gen || len(t.answers) >= maxTopicPages {
-		return
-	}
-	if t.answers == nil {
-		t.answers = map[string][]byte{}
-	}
-	t.answers[key] = out
 }
 
 // page returns the read of key made at generation gen, if any.
 func (t *feedTopic) page(key string, gen uint64) *feedPage {
+	return lookupAt(t, &t.pages, key, gen)
+}
+
+// keep remembers a small read made at generation gen.
+func (t *feedTopic) keep(key string, gen uint64, p *feedPage) {
+	if len(p.rows) <= maxKeptRows {
+		keepAt(t, &t.pages, key, gen, p)
+	}
+}
+
+// lookupAt returns what one of the topic's per-generation caches holds
+// for key at generation gen; the zero value when an event came since.
+func lookupAt[T any](t *feedTopic, cache *map[string]T, key string, gen uint64) T {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if gen != t.gen {
-		return nil
+		var zero T
+		return zero
 	}
-	return t.pages[key]
+	return (*cache)[key]
 }
 
-// keep remembers a small read made at generation gen, unless an event
-// came since (which makes it stale) or the topic already keeps many.
-func (t *feedTopic) keep(key string, gen uint64, p *feedPage) {
-	if len(p.rows) > maxKeptRows {
-		return
-	}
+// keepAt stores v for key in one of the topic's per-generation caches,
+// unless an event came since gen (which makes v stale) or the cache
+// already holds maxTopicPages values. notify empties the caches.
+func keepAt[T any](t *feedTopic, cache *map[string]T, key string, gen uint64, v T) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if gen != t.gen || len(t.pages) >= maxTopicPages {
+	if gen != t.gen || len(*cache) >= maxTopicPages {
 		return
 	}
-	if t.pages == nil {
-		t.pages = map[string]*feedPage{}
+	if *cache == nil {
+		*cache = map[string]T{}
 	}
-	t.pages[key] = p
+	(*cache)[key] = v
 }
 
 // A topic keeps at most maxTopicPages reads per generation, of at most
