@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,6 +70,8 @@ type parkedFeed struct {
 	// key is shareKey's, made at position keyAt.
 	key   string
 	keyAt feedCursor
+	// closeQueued: the wake queue closes conn, not watch.
+	closeQueued atomic.Bool
 }
 
 // canPark reports whether a longpoll that found nothing to send would
@@ -133,6 +136,11 @@ func (p *parkedFeed) watch(in io.Reader) {
 			break
 		}
 	}
+	if p.closeQueued.Load() {
+		// Answered: the wake queue closes the connection after the
+		// event's other answers went out.
+		return
+	}
 	p.finish(reasonGone)
 	p.conn.Close()
 }
@@ -194,7 +202,7 @@ func (p *parkedFeed) wake() {
 	key := p.shareKey()
 	if out := f.topic.answer(key, f.gen); out != nil {
 		p.end()
-		p.send(out)
+		p.sendThenClose(out)
 		return
 	}
 	f.fw = newBufferedFeedWriter()
@@ -208,7 +216,7 @@ func (p *parkedFeed) wake() {
 		out := p.render()
 		f.topic.keepAnswer(key, f.gen, out)
 		p.end()
-		p.send(out)
+		p.sendThenClose(out)
 		return
 	}
 	f.fw = nil
@@ -283,12 +291,29 @@ func (p *parkedFeed) render() []byte {
 
 // send writes the answer and closes.
 func (p *parkedFeed) send(out []byte) {
+	p.write(out)
+	p.conn.Close()
+}
+
+// sendThenClose writes the answer now and leaves the close to the wake
+// queue, which closes once the answers of the event are out: a close
+// costs more than the write (its FIN, the socket's teardown, waking
+// watch), and the client already has its whole answer, the chunked
+// body's end, without it.
+func (p *parkedFeed) sendThenClose(out []byte) {
+	// A client that reads its answer and leaves at once must not have
+	// watch close ahead of the others' answers either.
+	p.closeQueued.Store(true)
+	p.write(out)
+	p.f.topic.wakes.closeLater(p.conn)
+}
+
+// write sends the rest of the answer. watch has read everything the
+// client sent, so the close that follows sends a FIN after the answer,
+// not a reset that could destroy it; the close is also what ends watch.
+func (p *parkedFeed) write(out []byte) {
 	_ = p.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
 	_, _ = p.conn.Write(out)
-	// watch has read everything the client sent, so closing sends a FIN
-	// after the answer, not a reset that could destroy it; it is also
-	// what ends watch.
-	p.conn.Close()
 }
 
 // feedBuffer is the ResponseWriter a parked feed renders into, with the
@@ -314,11 +339,33 @@ func newBufferedFeedWriter() *feedWriter {
 }
 
 // wakeQueue runs parked feeds' wake-ups on at most GOMAXPROCS workers,
-// started on demand and gone when the queue is empty.
+// started on demand and gone when the queue is empty. The connections of
+// answered feeds close when no wake-up is waiting (RFC 9112 §9.6: the
+// server that said "close" initiates the closing after the response),
+// so that one event's answers all go out before any of its closes.
 type wakeQueue struct {
 	mu      sync.Mutex
 	items   []*parkedFeed
+	closing []io.Closer
 	running int
+}
+
+// maxDeferredCloses bounds the connections left open by closeLater: past
+// it, a connection closes at once.
+const maxDeferredCloses = 1 << 16
+
+// closeLater closes c once the queue is empty; only a worker calls it,
+// so a worker is there to do it.
+func (q *wakeQueue) closeLater(c io.Closer) {
+	q.mu.Lock()
+	if len(q.closing) < maxDeferredCloses {
+		q.closing = append(q.closing, c)
+		c = nil
+	}
+	q.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
 }
 
 func (q *wakeQueue) push(ps ...*parkedFeed) {
@@ -336,10 +383,19 @@ func (q *wakeQueue) work() {
 	for {
 		q.mu.Lock()
 		if len(q.items) == 0 {
-			q.items = nil
-			q.running--
+			cs := q.closing
+			q.closing = nil
+			if len(cs) == 0 {
+				q.items = nil
+				q.running--
+				q.mu.Unlock()
+				return
+			}
 			q.mu.Unlock()
-			return
+			for _, c := range cs {
+				c.Close()
+			}
+			continue
 		}
 		p := q.items[0]
 		q.items[0] = nil
