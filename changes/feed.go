@@ -130,6 +130,8 @@ type feed struct {
 	out []feedRow
 	// row and seq are buffers rows and seqs are rendered in.
 	row, seq []byte
+	// etag is a normal feed's entity-tag (feed_etag.go).
+	etag string
 }
 
 // serveFeed answers GET|POST .../_changes.
@@ -149,6 +151,9 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 			h.sendFeedError(w, r, err)
 			return
 		}
+	}
+	if f.revalidate(w, r) {
+		return
 	}
 	// Join before the first read: an event between a read and the wait
 	// that follows it is then never lost.
@@ -182,6 +187,9 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 		return
 	}
 	f.fw = newFeedWriter(w, r, fr.feed)
+	if f.etag != "" {
+		w.Header().Set("ETag", f.etag)
+	}
 	h.access.Decorate(r, http.StatusOK, w.Header())
 	parkable := f.canPark(r, over)
 	if parkable {

@@ -311,3 +311,28 @@ func TestFeedsStopEndsContinuous(t *testing.T) {
 	}
 	t.Logf("stopped in %v", time.Since(start))
 }
+
+// TestFeedsNormalETag: through Caddy, a normal feed's ETag comes back
+// with 304 and no body on If-None-Match until the collection changes.
+func TestFeedsNormalETag(t *testing.T) {
+	_, v1 := startFeeds(t)
+	feedsPut(t, v1, "c", "a")
+	u := v1 + "/buckets/main/collections/c/_changes"
+	first := do(t, "GET", u, "")
+	first.expectStatus(t, 200)
+	tag := first.header.Get("ETag")
+	if tag == "" {
+		t.Fatalf("no ETag: %v", first.header)
+	}
+	r := do(t, "GET", u, "", "If-None-Match: "+tag)
+	r.expect(t, 304, "")
+	if r.header.Get("ETag") != tag {
+		t.Errorf("304 ETag %q, want %q", r.header.Get("ETag"), tag)
+	}
+	feedsPut(t, v1, "c", "b")
+	r = do(t, "GET", u, "", "If-None-Match: "+tag)
+	r.expectStatus(t, 200)
+	if r.header.Get("ETag") == tag {
+		t.Errorf("ETag %q unchanged after a write", tag)
+	}
+}
