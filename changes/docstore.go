@@ -69,6 +69,9 @@ func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
 	return a.Handler.CanReadCollection(r.Context(), caller, key.Bucket, key.Collection)
 }
 
+// EndOfService reports whether the docstore's eos date passed.
+func (a DocstoreAccess) EndOfService() bool { return a.Handler.EndOfService() }
+
 // Decorate adds the docstore's common response headers.
 func (a DocstoreAccess) Decorate(r *http.Request, status int, header http.Header) {
 	a.Handler.Decorate(r, status, header)

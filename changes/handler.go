@@ -100,10 +100,11 @@ func (c Config) route(path string) (route, Key) {
 
 // Serve answers r if it is for one of the endpoints and reports whether
 // it did; other requests (and CORS preflights, which the store answers)
-// are left untouched for the next handler.
+// are left untouched for the next handler, as is everything once the
+// store's end of service passed.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := h.cfg.route(r.URL.Path)
-	if rt == routeNone || r.Method == http.MethodOptions {
+	if rt == routeNone || r.Method == http.MethodOptions || h.access.EndOfService() {
 		return false
 	}
 	if rt >= routeFeed {

@@ -194,6 +194,7 @@ type publicAccess struct{}
 
 func (publicAccess) CanRead(*http.Request, Key) error         { return nil }
 func (publicAccess) Decorate(*http.Request, int, http.Header) {}
+func (publicAccess) EndOfService() bool                       { return false }
 
 // eventually retries cond for a second.
 func eventually(t testing.TB, cond func() bool) {

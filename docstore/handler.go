@@ -164,7 +164,7 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 	if req.method == http.MethodOptions {
 		return h.preflight(req)
 	}
-	if h.endOfService() {
+	if h.EndOfService() {
 		return errorResponse(NewError(http.StatusGone, ErrnoServiceDeprecated,
 			"The service you are trying to connect no longer exists at this location."))
 	}

@@ -110,15 +110,16 @@ func (h *Handler) preflight(req *request) *response {
 	return resp
 }
 
-// endOfService reports whether the configured end-of-service date passed.
-func (h *Handler) endOfService() bool {
+// EndOfService reports whether the configured end-of-service date
+// passed: every request is then answered 410 (errno 202).
+func (h *Handler) EndOfService() bool {
 	return !h.eos.IsZero() && !time.Now().Before(h.eos)
 }
 
 // alert is the Alert header value for the end-of-service settings.
 func (h *Handler) alert() string {
 	code := "soft-eol"
-	if h.endOfService() {
+	if h.EndOfService() {
 		code = "hard-eol"
 	}
 	url := h.cfg.EOSURL

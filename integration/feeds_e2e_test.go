@@ -336,3 +336,22 @@ func TestFeedsNormalETag(t *testing.T) {
 		t.Errorf("ETag %q unchanged after a write", tag)
 	}
 }
+
+// TestChangesEndOfService: after the docstore's eos date, the monitor,
+// the changesets and the feeds answer 410 errno 202 like every other
+// Kinto route (Kinto's end-of-life tween runs before its plugins' views).
+func TestChangesEndOfService(t *testing.T) {
+	s := testserver.Start(t, strings.Replace(fmt.Sprintf(feedsCaddyfile, ""), "flush_endpoint", "eos 2000-01-01", 1))
+	v1 := s.URL() + "/v1"
+	for _, path := range []string{
+		"/buckets/monitor/collections/changes/changeset?_expected=0",
+		"/buckets/monitor/collections/changes/records",
+		"/buckets/main/collections/c/changeset?_expected=0",
+		"/buckets/main/collections/c/_changes",
+		"/buckets/monitor/collections/changes/_changes?feed=longpoll",
+	} {
+		do(t, "GET", v1+path, "").
+			expect(t, 410, `{"code":410,"errno":202,"error":"Gone","message":"The service you are trying to connect no longer exists at this location."}`).
+			expectHeader(t, "Alert", `{"code":"hard-eol","message":"","url":"https://kinto.readthedocs.io/"}`)
+	}
+}

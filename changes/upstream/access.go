@@ -63,6 +63,11 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	return nil
 }
 
+// EndOfService is false: the upstream answers its own 410s after its end
+// of service for what is proxied to it, and its eos date is not read
+// here, so the changes endpoints keep answering.
+func (Access) EndOfService() bool { return false }
+
 // Decorate adds what every answer of a Kinto server carries: CORS for
 // the caller's origin (Kinto's default cors_origins is *), Retry-After on
 // 503 and 409, and UpstreamHeader while the upstream is away.
