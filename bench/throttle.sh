@@ -185,28 +185,43 @@ redis_commands() {
 		awk -F'[:=,]' '/^cmdstat_/ && $1 !~ /^cmdstat_(info|time|get|set)$/ { s += $3 } END { print s + 0 }'
 }
 
+# timed_wrk LABEL ROUND URL [LUA]: one measured wrk round; prints its
+# result file and changegate's CPU µs per request during it.
+timed_wrk() {
+	local c0 f
+	c0=$(cpu_ticks)
+	f=$(wrk_once "$1" "$2" "$DURATION" "$3" "${4:-}")
+	echo "$f $(per_request_us $(($(cpu_ticks) - c0)) "$(wrk_field "$f" reqs)")"
+}
+
 # measure NAME PORT [LUA]: the throttle site against the baseline in
-# interleaved rounds, like run.sh's measure_pair, plus changegate's CPU
+# interleaved rounds, in alternating order, plus changegate's CPU
 # time per request on each side of each round: on a shared machine, CPU
 # per request moves much less with the neighbours' load than req/s does.
 # Sets RPS/P50/P99/REQS (summarize), RATIO (mean req/s ratio), SPREAD,
 # MEDIAN (median per-round req/s ratio), CPU_US (µs per request, median)
 # and CPU_RATIO (median per-round CPU ratio); for Redis sites COMMANDS.
 measure() {
-	local name=$1 port=$2 lua=${3:-} d=$1/throttle b=$1/respond r fd fb c0 c1 c2 before=0
+	local name=$1 port=$2 lua=${3:-} d=$1/throttle b=$1/respond r fd fb ud ub before=0
 	local -a warm_d=() warm_b=() ratios=() cpu_ratios=() cpu_d=() cpu_b=()
 	[[ $name == redis* ]] && before=$(redis_commands)
 	log "$name: throttle vs respond, warm-up $WARMUP then $ROUNDS x $DURATION each"
 	warm_d+=("$(wrk_once "$d" warmup "$WARMUP" "http://127.0.0.1:$port/" "$lua")")
 	warm_b+=("$(wrk_once "$b" warmup "$WARMUP" "http://127.0.0.1:$PORT_BASE/" "$lua")")
 	for ((r = 1; r <= ROUNDS; r++)); do
-		c0=$(cpu_ticks)
-		fd=$(wrk_once "$d" "$r" "$DURATION" "http://127.0.0.1:$port/" "$lua")
-		c1=$(cpu_ticks)
-		fb=$(wrk_once "$b" "$r" "$DURATION" "http://127.0.0.1:$PORT_BASE/" "$lua")
-		c2=$(cpu_ticks)
-		cpu_d+=("$(per_request_us $((c1 - c0)) "$(wrk_field "$fd" reqs)")")
-		cpu_b+=("$(per_request_us $((c2 - c1)) "$(wrk_field "$fb" reqs)")")
+		# Odd rounds run the throttled site first, even rounds the
+		# baseline: whatever the second run of a pair inherits from the
+		# first (a warmer cache, a GC cycle, the neighbours' bursts)
+		# falls on each side alike.
+		if ((r % 2)); then
+			read -r fd ud < <(timed_wrk "$d" "$r" "http://127.0.0.1:$port/" "$lua")
+			read -r fb ub < <(timed_wrk "$b" "$r" "http://127.0.0.1:$PORT_BASE/" "$lua")
+		else
+			read -r fb ub < <(timed_wrk "$b" "$r" "http://127.0.0.1:$PORT_BASE/" "$lua")
+			read -r fd ud < <(timed_wrk "$d" "$r" "http://127.0.0.1:$port/" "$lua")
+		fi
+		cpu_d+=("$ud")
+		cpu_b+=("$ub")
 		ratios+=("$(ratio "$(wrk_field "$fd" rps)" "$(wrk_field "$fb" rps)")")
 		cpu_ratios+=("$(ratio "${cpu_d[-1]}" "${cpu_b[-1]}")")
 		log "  round $r: req/s ratio ${ratios[-1]}, CPU per request ${cpu_d[-1]} vs ${cpu_b[-1]} µs (ratio ${cpu_ratios[-1]})"
@@ -254,7 +269,7 @@ throttle_report() {
 	echo
 	echo "changegate throttle bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $SOURCE_DESC"
 	machine_line
-	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved; body $BODY_BYTES B${REDIS_PORT:+; $(redis-server --version | cut -d' ' -f1-3)}"
+	echo "wrk -t $THREADS -c $CONNS: warm-up $WARMUP, then $ROUNDS rounds of $DURATION per target, interleaved in alternating order; body $BODY_BYTES B${REDIS_PORT:+; $(redis-server --version | cut -d' ' -f1-3)}"
 	echo
 	echo "| workload | req/s throttle / respond | req/s ratio (per-round min-max), median | changegate CPU per request, throttle / respond (median ratio) | throttle p50 / p99 ms | respond p50 / p99 ms | Redis commands / request | target |"
 	echo "|---|---|---|---|---|---|---:|---|"
