@@ -20,8 +20,9 @@ import (
 // (http.ResponseController.Hijack, through Caddy's wrappers) and returns:
 // net/http's bufio buffers and both of its goroutines go away. What is
 // left is a parkedFeed in its topic, a timer for the feed's timeout, and
-// one goroutine blocked in a 1-byte Read that notices the client leaving
-// (its stack stays at the minimum). A topic event hands the parked feeds
+// what notices the client leaving: on Linux an entry in the process's
+// epoll set (feed_hangup_linux.go), elsewhere one goroutine blocked in a
+// 1-byte Read (its stack stays at the minimum). A topic event hands the parked feeds
 // to a few workers, which read through the topic's shared page (one
 // storage read per wake-up), write the rest of the body as the last
 // chunk and close: the connection was announced "Connection: close", as
@@ -72,6 +73,9 @@ type parkedFeed struct {
 	keyAt feedCursor
 	// closeQueued: the wake queue closes conn, not watch.
 	closeQueued atomic.Bool
+	// hangupID is the feed's id in the hangup watcher (0: a goroutine
+	// watches it).
+	hangupID int32
 }
 
 // canPark reports whether a longpoll that found nothing to send would
@@ -122,13 +126,19 @@ func (f *feed) park(w http.ResponseWriter, r *http.Request, leave func()) bool {
 	if !parking.add(f.h, p) {
 		p.finish(reasonStop)
 	}
+	// The watch starts before the feed can be answered, so that release
+	// always comes after it.
+	watched := in == io.Reader(conn) && watchHangup(p)
 	p.register()
-	go p.watch(in)
+	if !watched {
+		go p.watch(in)
+	}
 	return true
 }
 
-// watch waits for the client to go away; bytes it sends meanwhile are
-// dropped (a pipelined request is not answered: the connection closes).
+// watch waits in a goroutine for the client to go away, where
+// watchHangup cannot; bytes it sends meanwhile are dropped (a pipelined
+// request is not answered: the connection closes).
 func (p *parkedFeed) watch(in io.Reader) {
 	b := make([]byte, 1)
 	for {
@@ -136,9 +146,14 @@ func (p *parkedFeed) watch(in io.Reader) {
 			break
 		}
 	}
+	p.left()
+}
+
+// left ends a feed whose client went away. An answered feed's
+// connection is left to the wake queue, which closes it after the
+// event's other answers went out.
+func (p *parkedFeed) left() {
 	if p.closeQueued.Load() {
-		// Answered: the wake queue closes the connection after the
-		// event's other answers went out.
 		return
 	}
 	p.finish(reasonGone)
@@ -254,6 +269,7 @@ func (p *parkedFeed) end() {
 }
 
 func (p *parkedFeed) release() {
+	forgetHangup(p)
 	p.timer.Stop()
 	parking.remove(p.f.h, p)
 	p.leave()
