@@ -24,11 +24,12 @@ import (
 // armed again. Go's own poller keeps the descriptor too; with no
 // goroutine waiting on it there, its events cost next to nothing.
 type hangupWatcher struct {
-	mu    sync.Mutex
-	epfd  int
-	wake  int // an eventfd in the set: the loop checks whether to end
-	feeds map[int32]*parkedFeed
-	next  int32
+	mu     sync.Mutex
+	epfd   int
+	wake   int // an eventfd in the set: the loop checks whether to end
+	feeds  map[int32]*parkedFeed
+	next   int32
+	logger *slog.Logger // the first watched feed's handler's
 }
 
 var hangups hangupWatcher
@@ -55,8 +56,8 @@ func (w *hangupWatcher) watch(p *parkedFeed, rc syscall.RawConn) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.feeds == nil {
-		if err := w.start(); err != nil {
-			slog.Default().Warn("watching parked longpolls with epoll", "error", err)
+		if err := w.start(p.f.h.logger); err != nil {
+			p.f.h.logger.Warn("watching parked longpolls with epoll", "error", err)
 			return false
 		}
 	}
@@ -71,7 +72,7 @@ func (w *hangupWatcher) watch(p *parkedFeed, rc syscall.RawConn) bool {
 }
 
 // start opens the set and its wake eventfd and starts the loop.
-func (w *hangupWatcher) start() error {
+func (w *hangupWatcher) start(logger *slog.Logger) error {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return err
@@ -87,7 +88,7 @@ func (w *hangupWatcher) start() error {
 		unix.Close(epfd)
 		return err
 	}
-	w.epfd, w.wake, w.feeds = epfd, wake, map[int32]*parkedFeed{}
+	w.epfd, w.wake, w.feeds, w.logger = epfd, wake, map[int32]*parkedFeed{}, logger
 	go w.loop(epfd, wake)
 	return nil
 }
@@ -118,13 +119,10 @@ func arm(epfd int, rc syscall.RawConn, id int32, op int) error {
 // forgetHangup stops watching p (it ended); its descriptor leaves the
 // set when the connection closes.
 func forgetHangup(p *parkedFeed) {
-	if p.hangupID == 0 {
-		return
-	}
 	w := &hangups
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.feeds[p.hangupID] == p {
+	if p.hangupID != 0 && w.feeds[p.hangupID] == p {
 		delete(w.feeds, p.hangupID)
 		w.stopIfIdle()
 	}
@@ -146,7 +144,7 @@ func (w *hangupWatcher) loop(epfd, wake int) {
 			continue
 		}
 		if err != nil {
-			slog.Default().Error("waiting for parked longpolls' clients", "error", err)
+			w.fail(epfd, wake, err)
 			return
 		}
 		for _, ev := range events[:n] {
@@ -164,6 +162,21 @@ func (w *hangupWatcher) loop(epfd, wake int) {
 			}
 		}
 	}
+}
+
+// fail hands the watched feeds to goroutines when the set cannot be
+// waited on any more, and closes it.
+func (w *hangupWatcher) fail(epfd, wake int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.logger.Error("waiting for parked longpolls' clients; watching them with goroutines", "error", err)
+	for _, p := range w.feeds {
+		p.hangupID = 0
+		go p.watch(p.conn)
+	}
+	unix.Close(wake)
+	unix.Close(epfd)
+	w.feeds = nil
 }
 
 // endIfIdle closes the set when nothing is watched any more, so that a
@@ -196,9 +209,10 @@ func (w *hangupWatcher) event(epfd int, p *parkedFeed, events uint32) {
 	}
 	if !gone {
 		w.mu.Lock()
-		watched := w.feeds[p.hangupID] == p
+		id := p.hangupID
+		watched := w.feeds[id] == p
 		w.mu.Unlock()
-		if !watched || arm(epfd, rc, p.hangupID, unix.EPOLL_CTL_MOD) == nil {
+		if !watched || arm(epfd, rc, id, unix.EPOLL_CTL_MOD) == nil {
 			return
 		}
 	}

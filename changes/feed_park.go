@@ -73,8 +73,8 @@ type parkedFeed struct {
 	keyAt feedCursor
 	// closeQueued: the wake queue closes conn, not watch.
 	closeQueued atomic.Bool
-	// hangupID is the feed's id in the hangup watcher (0: a goroutine
-	// watches it).
+	// hangupID is the feed's id in the hangup watcher, guarded by the
+	// watcher's mutex (0: a goroutine watches it).
 	hangupID int32
 }
 
