@@ -116,8 +116,11 @@ func arm(epfd int, rc syscall.RawConn, id int32, op int) error {
 	return errors.Join(cerr, err)
 }
 
-// forgetHangup stops watching p (it ended); its descriptor leaves the
-// set when the connection closes.
+// forgetHangup stops watching p as its connection closes (which takes
+// the descriptor out of the set). An answered feed stays watched until
+// then, so that what its client sends meanwhile is still read: a close
+// with unread bytes would reset the connection and could destroy the
+// answer on its way.
 func forgetHangup(p *parkedFeed) {
 	w := &hangups
 	w.mu.Lock()

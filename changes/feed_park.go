@@ -157,7 +157,7 @@ func (p *parkedFeed) left() {
 		return
 	}
 	p.finish(reasonGone)
-	p.conn.Close()
+	p.Close()
 }
 
 // finish ends a parked feed for reason; an owner (handler or worker)
@@ -224,7 +224,7 @@ func (p *parkedFeed) wake() {
 	if err := f.round(context.Background()); err != nil {
 		f.h.logger.Error("reading changes for a feed", "error", err)
 		p.end()
-		p.conn.Close()
+		p.Close()
 		return
 	}
 	if f.sent > 0 || f.gone {
@@ -269,7 +269,6 @@ func (p *parkedFeed) end() {
 }
 
 func (p *parkedFeed) release() {
-	forgetHangup(p)
 	p.timer.Stop()
 	parking.remove(p.f.h, p)
 	p.leave()
@@ -280,7 +279,7 @@ func (p *parkedFeed) release() {
 func (p *parkedFeed) conclude(reason parkReason) {
 	p.release()
 	if reason == reasonGone {
-		p.conn.Close()
+		p.Close()
 		return
 	}
 	p.f.fw = newBufferedFeedWriter()
@@ -308,28 +307,34 @@ func (p *parkedFeed) render() []byte {
 // send writes the answer and closes.
 func (p *parkedFeed) send(out []byte) {
 	p.write(out)
-	p.conn.Close()
+	p.Close()
 }
 
 // sendThenClose writes the answer now and leaves the close to the wake
 // queue, which closes once the answers of the event are out: a close
-// costs more than the write (its FIN, the socket's teardown, waking
-// watch), and the client already has its whole answer, the chunked
-// body's end, without it.
+// costs more than the write (its FIN, the socket's teardown), and the
+// client already has its whole answer, the chunked body's end, without
+// it.
 func (p *parkedFeed) sendThenClose(out []byte) {
 	// A client that reads its answer and leaves at once must not have
 	// watch close ahead of the others' answers either.
 	p.closeQueued.Store(true)
 	p.write(out)
-	p.f.topic.wakes.closeLater(p.conn)
+	p.f.topic.wakes.closeLater(p)
 }
 
-// write sends the rest of the answer. watch has read everything the
-// client sent, so the close that follows sends a FIN after the answer,
-// not a reset that could destroy it; the close is also what ends watch.
+// write sends the rest of the answer. What the client sent is read and
+// dropped until the connection closes, so the close that follows sends
+// a FIN after the answer, not a reset that could destroy it.
 func (p *parkedFeed) write(out []byte) {
 	_ = p.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
 	_, _ = p.conn.Write(out)
+}
+
+// Close closes the connection, which also ends its watch.
+func (p *parkedFeed) Close() error {
+	forgetHangup(p)
+	return p.conn.Close()
 }
 
 // feedBuffer is the ResponseWriter a parked feed renders into, with the
