@@ -16,13 +16,16 @@ import (
 // parameters too, so that a tag names one body: the feed's position when
 // the request came and what the request asked for. The position is read
 // before the rows are, so a tag never claims a newer state than its body
-// (a write in between only costs the next request its 304).
+// (a write in between only costs the next request its 304). That read
+// is only made where it stays in the process: a sidecar's collection
+// feeds carry no tag, as it would cost every normal feed a request to
+// the upstream.
 
 // revalidate gives a GET or HEAD normal feed its tag and reports whether
 // it was answered 304. A feed that cannot be read is left to the read
 // that follows, which answers the error.
 func (f *feed) revalidate(w http.ResponseWriter, r *http.Request) bool {
-	if f.fr.feed != feedNormal || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+	if f.fr.feed != feedNormal || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !f.src.nowIsLocal() {
 		return false
 	}
 	now, exists, err := f.src.now(r.Context())

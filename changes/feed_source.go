@@ -43,6 +43,9 @@ type feedSource interface {
 	parseSince(s string) (feedCursor, error)
 	// now is the current position.
 	now(ctx context.Context) (feedCursor, bool, error)
+	// nowIsLocal reports whether now reads in this process, with no
+	// round trip to an upstream.
+	nowIsLocal() bool
 	// read returns the changes after cur (all of them, newest first, when
 	// descending), at most limit (> 0) of them.
 	// noPending says the caller reads on anyway: pending may be -1.
@@ -70,6 +73,13 @@ func (f *collectionFeed) parseSince(s string) (feedCursor, error) {
 		return feedCursor{}, badRequest(reasonSince)
 	}
 	return feedCursor{pos: n}, nil
+}
+
+// nowIsLocal: the embedded docstore reads in the process; a sidecar's
+// Source asks its upstream.
+func (f *collectionFeed) nowIsLocal() bool {
+	_, ok := f.src.(DocstoreSource)
+	return ok
 }
 
 func (f *collectionFeed) now(ctx context.Context) (feedCursor, bool, error) {
@@ -165,6 +175,8 @@ func cutLast(s string, sep byte) (before, after string, ok bool) {
 	}
 	return s, "", false
 }
+
+func (f *monitorFeed) nowIsLocal() bool { return true }
 
 func (f *monitorFeed) now(context.Context) (feedCursor, bool, error) {
 	r := f.view.current(f.reg)

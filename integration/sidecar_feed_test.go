@@ -50,5 +50,17 @@ func TestSidecarFeedLongpoll(t *testing.T) {
 
 		do(t, "GET", feed+"0", "").expect(t, 401, msg401)
 		do(t, "GET", feed+"0", "", basic("bob")).expect(t, 403, msg403)
+
+		// A normal feed of the upstream's collection has no ETag (its
+		// position would cost a request to the upstream); the monitor's
+		// feed, read in the sidecar, has one.
+		normal := do(t, "GET", env.side+certificates+"/_changes", "", basic("alice"))
+		normal.expectStatus(t, 200)
+		normal.expectHeader(t, "ETag", "")
+		monitor := do(t, "GET", env.side+"/buckets/monitor/collections/changes/_changes", "")
+		monitor.expectStatus(t, 200)
+		if monitor.header.Get("ETag") == "" {
+			t.Errorf("monitor feed without ETag: %v", monitor.header)
+		}
 	})
 }
