@@ -83,7 +83,7 @@ func (f *collectionFeed) nowIsLocal() bool {
 }
 
 func (f *collectionFeed) now(ctx context.Context) (feedCursor, bool, error) {
-	p, err := f.src.ReadChanges(ctx, f.key, ChangesQuery{Limit: 1, Descending: true})
+	p, err := f.src.ReadChanges(ctx, f.key, ChangesQuery{Limit: 1, Descending: true, NoPending: true})
 	if err != nil || !p.Exists {
 		return feedCursor{}, false, err
 	}
