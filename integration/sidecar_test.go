@@ -2,10 +2,13 @@ package integration
 
 import (
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/internal/testserver"
 )
 
 // TestSidecarWriteThroughSidecar: a write that passes through the
@@ -223,4 +226,30 @@ func TestSidecarReload(t *testing.T) {
 			t.Fatalf("errors in the sidecar's log:\n%s", env.sidecar.Log())
 		}
 	})
+}
+
+// TestSidecarUpstreamEndOfService: once the upstream answers Kinto's
+// end-of-service 410, the sidecar's changes endpoints pass through to it
+// too and answer its 410 (errno 202), as every other route does.
+func TestSidecarUpstreamEndOfService(t *testing.T) {
+	up := testserver.Start(t, strings.Replace(sidecarUpstreamCaddyfile, "flush_endpoint", "eos 2000-01-01", 1))
+	u, err := url.Parse(up.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	side := testserver.Start(t, fmt.Sprintf(sidecarCaddyfile, up.URL()+"/v1", u.Host, ""))
+	gone := `{"code":410,"errno":202,"error":"Gone","message":"The service you are trying to connect no longer exists at this location."}`
+	for _, path := range []string{
+		"/v1/buckets/monitor/collections/changes/changeset?_expected=0",
+		"/v1/buckets/blocklists/collections/certificates/changeset?_expected=0",
+		"/v1/buckets/blocklists/collections/certificates/_changes",
+	} {
+		var r result
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if r = do(t, "GET", side.URL()+path, ""); r.status == 410 {
+				break
+			}
+		}
+		r.expect(t, 410, gone).expectHeader(t, "Alert", `{"code":"hard-eol","message":"","url":"https://kinto.readthedocs.io/"}`)
+	}
 }

@@ -63,10 +63,11 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	return nil
 }
 
-// EndOfService is false: the upstream answers its own 410s after its end
-// of service for what is proxied to it, and its eos date is not read
-// here, so the changes endpoints keep answering.
-func (Access) EndOfService() bool { return false }
+// EndOfService reports whether the upstream's last answer was its
+// end-of-service 410: the changes endpoints then go to the upstream too
+// (through reverse_proxy), which answers them as every other route. The
+// poller keeps asking, so an upstream that serves again is noticed.
+func (a Access) EndOfService() bool { return a.src.client.retired.Load() }
 
 // Decorate adds what every answer of a Kinto server carries: CORS for
 // the caller's origin (Kinto's default cors_origins is *), Retry-After on

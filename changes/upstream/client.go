@@ -9,6 +9,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/docstore"
 )
 
 // client sends requests to the upstream API root.
@@ -16,6 +21,9 @@ type client struct {
 	base    *url.URL
 	http    *http.Client
 	maxBody int64
+	// retired: the upstream's last answer was Kinto's end-of-service 410
+	// (errno 202), which it gives every request once its eos date passed.
+	retired atomic.Bool
 }
 
 // response is an upstream answer read whole (bounded).
@@ -81,6 +89,7 @@ func (c *client) getURL(ctx context.Context, u *url.URL, hdr http.Header) (*resp
 	if resp.StatusCode >= 500 {
 		return nil, &unavailableError{err: fmt.Errorf("GET %s: %s", u.Path, resp.Status)}
 	}
+	c.retired.Store(resp.StatusCode == http.StatusGone && gjson.GetBytes(body, "errno").Int() == docstore.ErrnoServiceDeprecated)
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
