@@ -152,9 +152,6 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 			return
 		}
 	}
-	if f.revalidate(w, r) {
-		return
-	}
 	// Join before the first read: an event between a read and the wait
 	// that follows it is then never lost.
 	topic, leave := src.join()
@@ -177,6 +174,9 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 			return
 		}
 		f.cur = cur
+	}
+	if f.revalidate(w, r) {
+		return
 	}
 	over, err := f.batch(ctx)
 	if err == nil && f.gone {

@@ -23,14 +23,19 @@ import (
 
 // revalidate gives a GET or HEAD normal feed its tag and reports whether
 // it was answered 304. A feed that cannot be read is left to the read
-// that follows, which answers the error.
+// that follows, which answers the error. A feed from since=now or a
+// descending one already read its position (f.cur): that is the tag's.
 func (f *feed) revalidate(w http.ResponseWriter, r *http.Request) bool {
 	if f.fr.feed != feedNormal || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !f.src.nowIsLocal() {
 		return false
 	}
-	now, exists, err := f.src.now(r.Context())
-	if err != nil || !exists {
-		return false
+	now := f.cur
+	if f.fr.since != "now" && !f.fr.descending {
+		var exists bool
+		var err error
+		if now, exists, err = f.src.now(r.Context()); err != nil || !exists {
+			return false
+		}
 	}
 	f.etag = f.tag(r.URL.Path, now)
 	tag, _ := conditional.ParseTag(f.etag)

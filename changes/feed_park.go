@@ -22,8 +22,8 @@ import (
 // left is a parkedFeed in its topic, a timer for the feed's timeout, and
 // what notices the client leaving: on Linux an entry in the process's
 // epoll set (feed_hangup_linux.go), elsewhere one goroutine blocked in a
-// 1-byte Read (its stack stays at the minimum). A topic event hands the parked feeds
-// to a few workers, which read through the topic's shared page (one
+// 1-byte Read (its stack stays at the minimum). A topic event hands the
+// parked feeds to a few workers, which read through the topic's shared page (one
 // storage read per wake-up), write the rest of the body as the last
 // chunk and close: the connection was announced "Connection: close", as
 // it cannot go back to net/http. A feed whose read found nothing for it
@@ -71,7 +71,7 @@ type parkedFeed struct {
 	// key is shareKey's, made at position keyAt.
 	key   string
 	keyAt feedCursor
-	// closeQueued: the wake queue closes conn, not watch.
+	// closeQueued: the wake queue closes conn, not the watch.
 	closeQueued atomic.Bool
 	// hangupID is the feed's id in the hangup watcher, guarded by the
 	// watcher's mutex (0: a goroutine watches it).
@@ -157,7 +157,7 @@ func (p *parkedFeed) left() {
 		return
 	}
 	p.finish(reasonGone)
-	p.Close()
+	p.close()
 }
 
 // finish ends a parked feed for reason; an owner (handler or worker)
@@ -224,7 +224,7 @@ func (p *parkedFeed) wake() {
 	if err := f.round(context.Background()); err != nil {
 		f.h.logger.Error("reading changes for a feed", "error", err)
 		p.end()
-		p.Close()
+		p.close()
 		return
 	}
 	if f.sent > 0 || f.gone {
@@ -279,7 +279,7 @@ func (p *parkedFeed) release() {
 func (p *parkedFeed) conclude(reason parkReason) {
 	p.release()
 	if reason == reasonGone {
-		p.Close()
+		p.close()
 		return
 	}
 	p.f.fw = newBufferedFeedWriter()
@@ -307,7 +307,7 @@ func (p *parkedFeed) render() []byte {
 // send writes the answer and closes.
 func (p *parkedFeed) send(out []byte) {
 	p.write(out)
-	p.Close()
+	p.close()
 }
 
 // sendThenClose writes the answer now and leaves the close to the wake
@@ -331,10 +331,10 @@ func (p *parkedFeed) write(out []byte) {
 	_, _ = p.conn.Write(out)
 }
 
-// Close closes the connection, which also ends its watch.
-func (p *parkedFeed) Close() error {
+// close closes the connection, which also ends its watch.
+func (p *parkedFeed) close() {
 	forgetHangup(p)
-	return p.conn.Close()
+	p.conn.Close()
 }
 
 // feedBuffer is the ResponseWriter a parked feed renders into, with the
@@ -367,7 +367,7 @@ func newBufferedFeedWriter() *feedWriter {
 type wakeQueue struct {
 	mu      sync.Mutex
 	items   []*parkedFeed
-	closing []io.Closer
+	closing []*parkedFeed
 	running int
 }
 
@@ -375,17 +375,17 @@ type wakeQueue struct {
 // it, a connection closes at once.
 const maxDeferredCloses = 1 << 16
 
-// closeLater closes c once the queue is empty; only a worker calls it,
-// so a worker is there to do it.
-func (q *wakeQueue) closeLater(c io.Closer) {
+// closeLater closes p's connection once the queue is empty; only a
+// worker calls it, so a worker is there to do it.
+func (q *wakeQueue) closeLater(p *parkedFeed) {
 	q.mu.Lock()
-	if len(q.closing) < maxDeferredCloses {
-		q.closing = append(q.closing, c)
-		c = nil
+	later := len(q.closing) < maxDeferredCloses
+	if later {
+		q.closing = append(q.closing, p)
 	}
 	q.mu.Unlock()
-	if c != nil {
-		c.Close()
+	if !later {
+		p.close()
 	}
 }
 
@@ -413,8 +413,8 @@ func (q *wakeQueue) work() {
 				return
 			}
 			q.mu.Unlock()
-			for _, c := range cs {
-				c.Close()
+			for _, p := range cs {
+				p.close()
 			}
 			continue
 		}
