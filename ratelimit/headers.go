@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,47 +40,85 @@ func ExposeHeaders(h http.Header) {
 // q and w are the quota and window, r the remaining events and t the
 // seconds until one more event is available (omitted when the budget is
 // full, as nothing is pending).
+//
+// Most responses go to clients well within their budget, whose values
+// are those of a full budget less one event: Policy keeps those ready,
+// and the reset second is formatted once per second, so such a response
+// costs one allocation (the fields' []string, which the handlers after
+// us may edit in place).
 func SetHeaders(h http.Header, d Decision, policies []*Policy, ietf bool) {
 	i := d.Tightest()
-	s := d.States[i]
-	// The numbers are written into one buffer and the fields are slices of
-	// one string and of one []string: two allocations per response.
-	var buf [256]byte
-	b := append(buf[:0], policies[i].events...)
-	b = strconv.AppendInt(b, s.Remaining, 10)
-	ends := [4]int{len(policies[i].events), len(b)}
-	b = strconv.AppendInt(b, ceilDiv(d.Now.UnixMicro()+s.Reset.Microseconds(), 1e6), 10)
-	ends[2] = len(b)
+	s, p := d.States[i], policies[i]
+	n := 3
 	if ietf {
-		b = appendRateLimit(b, d, policies)
-		ends[3] = len(b)
+		n = 5
 	}
-	str := string(b)
-	vals := make([]string, 5)
-	vals[0], vals[1], vals[2] = str[:ends[0]], str[ends[0]:ends[1]], str[ends[1]:ends[2]]
+	vals := make([]string, n)
+	vals[0] = p.events
+	vals[1] = p.remaining(s)
+	vals[2] = resetSecond(ceilDiv(d.Now.UnixMicro()+s.Reset.Microseconds(), 1e6))
 	h[headerLimit], h[headerRemaining], h[headerReset] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
 	if !ietf {
 		return
 	}
-	vals[3], vals[4] = policyList(policies), str[ends[2]:ends[3]]
+	vals[3], vals[4] = policyList(policies), rateLimitValue(d, policies)
 	h[headerPolicy], h[headerRateLimit] = vals[3:4:4], vals[4:5:5]
 }
 
-// appendRateLimit appends the RateLimit field value: one item per policy.
-func appendRateLimit(b []byte, d Decision, policies []*Policy) []byte {
+// rateLimitValue is the RateLimit field value: one item per policy.
+func rateLimitValue(d Decision, policies []*Policy) string {
+	if len(policies) == 1 {
+		return policies[0].rateLimitItem(d.States[0])
+	}
+	var buf [128]byte
+	b := buf[:0]
 	for i, p := range policies {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, p.quoted...)
-		b = append(b, ";r="...)
-		b = strconv.AppendInt(b, d.States[i].Remaining, 10)
-		if next := d.States[i].Next; next > 0 {
-			b = append(b, ";t="...)
-			b = strconv.AppendInt(b, seconds(next), 10)
-		}
+		b = appendRateLimitItem(b, p, d.States[i])
+	}
+	return string(b)
+}
+
+// appendRateLimitItem appends one policy's RateLimit list item.
+func appendRateLimitItem(b []byte, p *Policy, s State) []byte {
+	b = append(b, p.quoted...)
+	b = append(b, ";r="...)
+	b = strconv.AppendInt(b, s.Remaining, 10)
+	if t := nextSeconds(s.Next); t > 0 {
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, t, 10)
 	}
 	return b
+}
+
+// nextSeconds is the RateLimit "t" parameter: whole seconds until one more
+// event is free, 0 (no parameter) when the budget is full.
+func nextSeconds(next time.Duration) int64 {
+	if next <= 0 {
+		return 0
+	}
+	return seconds(next)
+}
+
+// resetSeconds holds the last X-RateLimit-Reset value formatted: within
+// one second every response that resets then shares it.
+var resetSeconds atomic.Pointer[formattedSecond]
+
+type formattedSecond struct {
+	epoch int64
+	text  string
+}
+
+// resetSecond formats an epoch second, reusing the last one formatted.
+func resetSecond(epoch int64) string {
+	if f := resetSeconds.Load(); f != nil && f.epoch == epoch {
+		return f.text
+	}
+	f := &formattedSecond{epoch, strconv.FormatInt(epoch, 10)}
+	resetSeconds.Store(f)
+	return f.text
 }
 
 // policyList is the RateLimit-Policy field value.

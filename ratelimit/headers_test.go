@@ -209,3 +209,36 @@ func TestZoneMethods(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestReadyMadeValues: the values a policy keeps ready for a client's
+// first event are the ones formatting the state would give, for every
+// state of a budget, including a limit whose window does not divide into
+// whole microseconds per event (1500 per second: the interval rounds down
+// to 666µs, so one event leaves the budget full).
+func TestReadyMadeValues(t *testing.T) {
+	for _, l := range []Limit{
+		{Events: 1, Window: time.Second},
+		{Events: 3, Window: 10 * time.Second},
+		{Events: 30, Window: 100 * time.Second},
+		{Events: 1500, Window: time.Second},
+		{Events: 1_000_000, Window: time.Second},
+	} {
+		p, err := newPolicy("z", "*", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := max(l.window()/500, 1)
+		for pending := int64(0); pending <= l.window()+l.interval(); pending += step {
+			s := l.state(pending, true)
+			if got, want := p.remaining(s), itoa(s.Remaining); got != want {
+				t.Fatalf("%v, pending %dµs: remaining %q, want %q", l, pending, got, want)
+			}
+			if got, want := p.rateLimitItem(s), string(appendRateLimitItem(nil, p, s)); got != want {
+				t.Fatalf("%v, pending %dµs: RateLimit %q, want %q", l, pending, got, want)
+			}
+		}
+	}
+	if got := resetSecond(1_800_000_000); got != "1800000000" || resetSecond(1_800_000_001) != "1800000001" || resetSecond(1_800_000_000) != got {
+		t.Fatalf("reset seconds: %q", got)
+	}
+}

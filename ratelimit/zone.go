@@ -24,6 +24,12 @@ type Policy struct {
 	events    string // Limit.Events in decimal
 	quoted    string // the name as a Structured Field string
 	item      string // the RateLimit-Policy list item
+
+	// The fields after a client's first event from a full budget (Events-1
+	// remaining, unless the window's rounding leaves it full), ready made.
+	first          State
+	firstRemaining string // X-RateLimit-Remaining
+	firstItem      string // the RateLimit list item
 }
 
 func newPolicy(zone, method string, l Limit) (*Policy, error) {
@@ -32,7 +38,7 @@ func newPolicy(zone, method string, l Limit) (*Policy, error) {
 	}
 	events := strconv.FormatInt(l.Events, 10)
 	quoted := `"` + zone + `"` // validName needs no escapes
-	return &Policy{
+	p := &Policy{
 		Name:      zone,
 		Limit:     l,
 		keyPrefix: zone + ":" + method + ":",
@@ -41,7 +47,28 @@ func newPolicy(zone, method string, l Limit) (*Policy, error) {
 		// draft-ietf-httpapi-ratelimit-headers §2.1: q is the quota, w the
 		// window in seconds.
 		item: fmt.Sprintf("%s;q=%s;w=%d", quoted, events, l.Window/time.Second),
-	}, nil
+	}
+	p.first = l.state(l.interval(), true)
+	p.firstRemaining = strconv.FormatInt(p.first.Remaining, 10)
+	p.firstItem = string(appendRateLimitItem(nil, p, p.first))
+	return p, nil
+}
+
+// remaining is the X-RateLimit-Remaining value of a state.
+func (p *Policy) remaining(s State) string {
+	if s.Remaining == p.first.Remaining {
+		return p.firstRemaining
+	}
+	return strconv.FormatInt(s.Remaining, 10)
+}
+
+// rateLimitItem is the RateLimit list item of a state.
+func (p *Policy) rateLimitItem(s State) string {
+	if s.Remaining == p.first.Remaining && nextSeconds(s.Next) == nextSeconds(p.first.Next) {
+		return p.firstItem
+	}
+	var buf [64]byte
+	return string(appendRateLimitItem(buf[:0], p, s))
 }
 
 // Zone is a named limit with optional per-method limits. Each method with
