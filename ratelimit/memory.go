@@ -4,39 +4,35 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Memory is the in-process store: an LRU of at most a fixed number of
-// keys. An entry is the key's 64-bit hash (a long key costs no more memory
-// than a short one; two clients whose keys collide, about one chance in
-// 2^64/n² for n keys, would share a budget) mapped to a cell holding its
-// theoretical arrival time, which a decision updates in place (no second
-// LRU operation): about 200 bytes in all.
+// keys (keyTable). An entry is the key's 64-bit hash (a long key costs no
+// more memory than a short one; two clients whose keys collide, about one
+// chance in 2^64/n² for n keys, would share a budget) and its theoretical
+// arrival time, which a decision updates in place: about 70 bytes in all.
 //
-// One lock guards the LRU: a decision holds it for a few map and list
+// One lock guards the table: a decision holds it for a few map and slice
 // operations, and it makes a request's limits atomic together.
 //
-// Eviction: when the LRU is full, its least recently used key goes. A key
-// is only worth keeping for one window after its last request (its state
-// then equals a fresh key's), so nothing is lost as long as fewer distinct
-// keys than the capacity are seen within one window. Beyond that, an
-// evicted key comes back with a full budget: each eviction of a client's
-// key can give that client at most one extra burst of N events, and it
-// takes capacity-many other keys, each used more recently, to evict it.
+// Eviction: when the table is full, its least recently used key goes. A
+// key is only worth keeping for one window after its last request (its
+// state then equals a fresh key's), so nothing is lost as long as fewer
+// distinct keys than the capacity are seen within one window. Beyond
+// that, an evicted key comes back with a full budget: each eviction of a
+// client's key can give that client at most one extra burst of N events,
+// and it takes capacity-many other keys, each used more recently, to
+// evict it.
 type Memory struct {
 	clock Clock
 	seed  maphash.Seed
 	mu    sync.Mutex
-	lru   *simplelru.LRU[uint64, *int64]
+	keys  *keyTable
 }
 
 // NewMemory returns a memory store bounded to maxKeys keys (at least 1).
 func NewMemory(maxKeys int, clock Clock) *Memory {
-	// The size is positive, the only way NewLRU fails.
-	lru, _ := simplelru.NewLRU[uint64, *int64](max(maxKeys, 1), nil)
-	return &Memory{clock: clock, seed: maphash.MakeSeed(), lru: lru}
+	return &Memory{clock: clock, seed: maphash.MakeSeed(), keys: newKeyTable(maxKeys)}
 }
 
 // Resize changes the capacity, evicting the least recently used keys when
@@ -44,22 +40,22 @@ func NewMemory(maxKeys int, clock Clock) *Memory {
 func (m *Memory) Resize(maxKeys int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lru.Resize(max(maxKeys, 1))
+	m.keys.resize(maxKeys)
 }
 
 // Len is the number of keys held.
 func (m *Memory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lru.Len()
+	return m.keys.len()
 }
 
 // Take implements Store.
 func (m *Memory) Take(_ context.Context, hits []Hit, d *Decision) error {
 	var hashBuf [8]uint64
 	var pendingBuf [8]int64
-	var cellBuf [8]*int64
-	hashes, pending, cells := hashBuf[:0], pendingBuf[:0], cellBuf[:0]
+	var slotBuf [8]int32
+	hashes, pending, slots := hashBuf[:0], pendingBuf[:0], slotBuf[:0]
 	for _, h := range hits {
 		hashes = append(hashes, maphash.String(m.seed, h.Key))
 	}
@@ -69,23 +65,30 @@ func (m *Memory) Take(_ context.Context, hits []Hit, d *Decision) error {
 	now := m.clock.Now().UnixMicro()
 	allowed := true
 	for i, h := range hits {
-		cell, _ := m.lru.Get(hashes[i])
 		tat := now
-		if cell != nil && *cell > now {
-			tat = *cell
+		slot, ok := m.keys.get(hashes[i])
+		if !ok {
+			slot = none
+		} else if t := m.keys.slots[slot].tat; t > now {
+			tat = t
 		}
-		cells = append(cells, cell)
+		slots = append(slots, slot)
 		pending = append(pending, tat-now)
 		allowed = allowed && h.Limit.admits(now, tat)
 	}
 	if allowed {
+		// Held keys first: adding a new key may evict, and so reuse, the
+		// slot of a key this request holds when the table is smaller than
+		// its number of limits.
 		for i, h := range hits {
 			pending[i] += h.Limit.interval()
-			if cells[i] != nil {
-				*cells[i] = now + pending[i]
-			} else {
-				tat := now + pending[i]
-				m.lru.Add(hashes[i], &tat)
+			if slots[i] != none {
+				m.keys.slots[slots[i]].tat = now + pending[i]
+			}
+		}
+		for i := range hits {
+			if slots[i] == none {
+				m.keys.add(hashes[i], now+pending[i])
 			}
 		}
 	}

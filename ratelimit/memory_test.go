@@ -27,7 +27,7 @@ func TestMemoryBound(t *testing.T) {
 	grown := heapInUse() - before
 	perKey := grown / maxKeys
 	t.Logf("heap held by %d keys: %d bytes (%d per key)", maxKeys, grown, perKey)
-	if perKey > 256 {
+	if perKey > 128 {
 		t.Fatalf("%d bytes per key: the store holds more than its cap", perKey)
 	}
 	runtime.KeepAlive(m)

@@ -1,0 +1,60 @@
+package ratelimit
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// TestKeyTableIsLRU drives keyTable and golang-lru's simplelru with the
+// same random gets, adds and resizes: both must hold the same keys with
+// the same values, in the same order of use.
+func TestKeyTableIsLRU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20 {
+		capacity := 1 + rng.IntN(64)
+		table := newKeyTable(capacity)
+		model, _ := simplelru.NewLRU[uint64, int64](capacity, nil)
+		for op := range 5000 {
+			hash := uint64(rng.IntN(3 * capacity))
+			switch r := rng.IntN(100); {
+			case r < 2:
+				capacity = 1 + rng.IntN(64)
+				table.resize(capacity)
+				model.Resize(capacity)
+			case r < 60:
+				i, ok := table.get(hash)
+				want, wantOK := model.Get(hash)
+				if ok != wantOK || ok && table.slots[i].tat != want {
+					t.Fatalf("round %d op %d: get %d = %v %v, want %d %v", round, op, hash, i, ok, want, wantOK)
+				}
+			default:
+				if _, ok := table.index[hash]; ok {
+					continue // add is for keys not held
+				}
+				table.add(hash, int64(op))
+				model.Add(hash, int64(op))
+			}
+			checkSameOrder(t, table, model)
+		}
+	}
+}
+
+// checkSameOrder compares the keys from least to most recently used.
+func checkSameOrder(t *testing.T, table *keyTable, model *simplelru.LRU[uint64, int64]) {
+	t.Helper()
+	var got []uint64
+	for i := table.tail; i != none; i = table.slots[i].prev {
+		got = append(got, table.slots[i].hash)
+	}
+	want := model.Keys()
+	if len(got) != len(want) || table.len() != len(want) || len(table.slots) > table.capacity {
+		t.Fatalf("table holds %v (%d indexed, %d slots), want %v", got, table.len(), len(table.slots), want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("order of use %v, want %v", got, want)
+		}
+	}
+}
