@@ -419,7 +419,7 @@ func (z *throttleZone) clientKey(r *http.Request, repl *caddy.Replacer) (tag, cl
 type ThrottleStore struct {
 	// Type is "memory" (the default) or "redis".
 	Type string `json:"type,omitempty"`
-	// MaxKeys bounds the memory store. Default: 100000 keys, about 70
+	// MaxKeys bounds the memory store. Default: 100000 keys, about 50
 	// bytes each. The memory store is one per process, shared by every
 	// throttle handler; its capacity is the largest MaxKeys among them.
 	MaxKeys int `json:"max_keys,omitempty"`

@@ -10,9 +10,9 @@ import (
 // keys (keyTable). An entry is the key's 64-bit hash (a long key costs no
 // more memory than a short one; two clients whose keys collide, about one
 // chance in 2^64/n² for n keys, would share a budget) and its theoretical
-// arrival time, which a decision updates in place: about 70 bytes in all.
+// arrival time, which a decision updates in place: about 50 bytes in all.
 //
-// One lock guards the table: a decision holds it for a few map and slice
+// One lock guards the table: a decision holds it for a few index and slot
 // operations, and it makes a request's limits atomic together.
 //
 // Eviction: when the table is full, its least recently used key goes. A
