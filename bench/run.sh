@@ -550,6 +550,35 @@ summarize() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
+# median_ci prints the median of its input lines and a 95% bootstrap
+# interval of that median, "median low high": when the neighbours' load
+# moves single rounds by 10% or more, the interval says which differences
+# the rounds can tell apart. Plain awk (an insertion sort), seeded, so the
+# same rounds always give the same interval.
+median_ci() {
+	awk '
+	function med(a, n, i, j, t) {
+		for (i = 2; i <= n; i++) {
+			t = a[i]
+			for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+			a[j + 1] = t
+		}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{ v[NR] = $1 }
+	END {
+		srand(1)
+		for (b = 1; b <= 2000; b++) {
+			for (i = 1; i <= NR; i++) s[i] = v[int(rand() * NR) + 1]
+			m[b] = med(s, NR)
+		}
+		for (i = 1; i <= NR; i++) s[i] = v[i]
+		mid = med(s, NR)
+		med(m, 2000)
+		printf "%.3f %.3f %.3f\n", mid, m[51], m[1950]
+	}'
+}
+
 run_workloads() {
 	measure_pair record-get "$RECORD_URL" record-get/docstore "${RECORD_URL/:$PORT_A/:$PORT_B}" record-get/respond
 	measure_pair list-100-since "$LIST_URL" list/docstore "${LIST_URL/:$PORT_A/:$PORT_B}" list/respond
@@ -584,7 +613,8 @@ run_workloads() {
 
 # --- report -------------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# ratio A B [DECIMALS] prints A / B, to 2 decimals by default.
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, (b > 0 ? a / b : 0) }'; }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 MISSED=()
