@@ -40,14 +40,15 @@ func newKeyTable(capacity int) *keyTable {
 // len is the number of keys held: slots are only reused, never freed.
 func (t *keyTable) len() int { return len(t.slots) }
 
-// get finds a key's slot and makes it the most recently used.
-func (t *keyTable) get(hash uint64) (int32, bool) {
+// get finds a key's slot, none when the key is not held, and makes it
+// the most recently used.
+func (t *keyTable) get(hash uint64) int32 {
 	_, i, ok := t.find(hash)
 	if ok && i != t.head {
 		t.unlink(i)
 		t.pushFront(i)
 	}
-	return i, ok
+	return i
 }
 
 // add inserts a key that is not held yet, as the most recently used,

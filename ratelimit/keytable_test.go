@@ -33,10 +33,10 @@ func TestKeyTableIsLRU(t *testing.T) {
 				table.resize(capacity)
 				model.Resize(capacity)
 			case r < 60:
-				i, ok := table.get(hash)
-				want, wantOK := model.Get(hash)
-				if ok != wantOK || ok && table.slots[i].tat != want {
-					t.Fatalf("round %d op %d: get %d = %v %v, want %d %v", round, op, hash, i, ok, want, wantOK)
+				i := table.get(hash)
+				want, ok := model.Get(hash)
+				if (i != none) != ok || ok && table.slots[i].tat != want {
+					t.Fatalf("round %d op %d: get %d = slot %d, want %d (held: %v)", round, op, hash, i, want, ok)
 				}
 			default:
 				if _, _, ok := table.find(hash); ok {

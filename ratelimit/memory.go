@@ -66,11 +66,9 @@ func (m *Memory) Take(_ context.Context, hits []Hit, d *Decision) error {
 	allowed := true
 	for i, h := range hits {
 		tat := now
-		slot, ok := m.keys.get(hashes[i])
-		if !ok {
-			slot = none
-		} else if t := m.keys.slots[slot].tat; t > now {
-			tat = t
+		slot := m.keys.get(hashes[i])
+		if slot != none && m.keys.slots[slot].tat > now {
+			tat = m.keys.slots[slot].tat
 		}
 		slots = append(slots, slot)
 		pending = append(pending, tat-now)
