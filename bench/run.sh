@@ -614,7 +614,7 @@ run_workloads() {
 # --- report -------------------------------------------------------------------
 
 # ratio A B [DECIMALS] prints A / B, to 2 decimals by default.
-ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, (b > 0 ? a / b : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%." d "f", (b > 0 ? a / b : 0) }'; }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 MISSED=()
