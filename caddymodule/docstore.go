@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -51,6 +52,12 @@ type Docstore struct {
 	PaginateBy int `json:"paginate_by,omitempty"`
 	// MaxBodySize bounds request bodies in bytes. Default: 8 MiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// MaxDepth bounds how deep arrays and objects nest in a request body.
+	// Default: 100.
+	MaxDepth int `json:"max_depth,omitempty"`
+	// TimestampTolerance is how far past the server clock a client's
+	// last_modified may be. Default: 10m.
+	TimestampTolerance caddy.Duration `json:"timestamp_tolerance,omitempty"`
 	// CORSOrigins are the origins allowed to read responses. Default: *.
 	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// Backoff adds "Backoff: N" (seconds) to responses, to this
@@ -114,6 +121,8 @@ func (d *Docstore) config() docstore.Config {
 		BatchMaxRequests:       d.BatchMaxRequests,
 		PaginateBy:             d.PaginateBy,
 		MaxBodyBytes:           d.MaxBodySize,
+		MaxDepth:               d.MaxDepth,
+		TimestampTolerance:     time.Duration(d.TimestampTolerance),
 		FlushEnabled:           d.FlushEndpoint,
 		Readonly:               d.Readonly,
 		CORSOrigins:            d.CORSOrigins,

@@ -27,6 +27,8 @@ func init() {
 //		batch_max_requests <n>
 //		paginate_by <n>
 //		max_body_size <size>
+//		max_depth <n>
+//		timestamp_tolerance <duration>
 //		cors_origins <origin...>
 //		backoff <seconds> [<percentage>]
 //		eos <YYYY-MM-DD> [<message> [<url>]]
@@ -75,6 +77,10 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		d.PaginateBy, err = intArg(disp)
 	case "max_body_size":
 		d.MaxBodySize, err = sizeArg(disp)
+	case "max_depth":
+		d.MaxDepth, err = intArg(disp)
+	case "timestamp_tolerance":
+		d.TimestampTolerance, err = durationArg(disp)
 	case "cors_origins":
 		d.CORSOrigins = disp.RemainingArgs()
 		if len(d.CORSOrigins) == 0 {

@@ -120,15 +120,17 @@ func (c Config) boundLimit(q changesetQuery) int {
 
 // redirectOrigin is scheme://host of redirect URLs: the configured host
 // (changes.http_host, else http_host) with http_scheme (https by
-// default), or the request's own origin when no host is configured (the
-// reference would write "https://None").
-func (c Config) redirectOrigin(requestOrigin string) string {
+// default), or nothing when no host is configured, making Location a
+// relative reference (RFC 9110 §10.2.2). The reference would write
+// "https://None"; the request's own Host would let one client poison a
+// redirect that shared caches keep for since_max_age_redirect_ttl_seconds.
+func (c Config) redirectOrigin() string {
 	host := c.ChangesHTTPHost
 	if host == "" {
 		host = c.HTTPHost
 	}
 	if host == "" {
-		return requestOrigin
+		return ""
 	}
 	scheme := c.HTTPScheme
 	if scheme == "" {

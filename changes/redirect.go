@@ -80,7 +80,7 @@ func (h *Handler) setRedirectTTL(hd http.Header) {
 // redirect answers 307 to path with the query ps, on the configured
 // redirect host, with Pyramid's HTML body.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, ps params, expose string) {
-	location := h.cfg.redirectOrigin(requestOrigin(r)) + h.cfg.Prefix + path
+	location := h.cfg.redirectOrigin() + h.cfg.Prefix + path
 	if len(ps) > 0 {
 		location += "?" + ps.encode()
 	}

@@ -37,15 +37,21 @@ func (m *MethodOverride) Serve(w http.ResponseWriter, r *http.Request, next func
 	if name == "" {
 		name = DefaultOverrideHeader
 	}
-	v := r.Header.Get(name)
-	if v == "" {
+	values := r.Header.Values(name)
+	if len(values) == 0 || (len(values) == 1 && values[0] == "") {
 		return next(w, r)
 	}
-	method := strings.ToUpper(strings.TrimSpace(v))
 	allow := m.Allow
 	if len(allow) == 0 {
 		allow = DefaultOverridable
 	}
+	if len(values) > 1 {
+		// Two overrides name two methods: intermediaries may keep either
+		// one, so honouring the first would let a proxy and the upstream
+		// disagree on what the request does.
+		return m.Routes.Refuse(w, r, m.duplicate(name))
+	}
+	method := strings.ToUpper(strings.TrimSpace(values[0]))
 	if r.Method != http.MethodPost || !slices.Contains(allow, method) {
 		return m.Routes.Refuse(w, r, m.refusal(name, r.Method, allow))
 	}
@@ -53,6 +59,13 @@ func (m *MethodOverride) Serve(w http.ResponseWriter, r *http.Request, next func
 	// The upstream must see one method, not two.
 	r.Header.Del(name)
 	return next(w, r)
+}
+
+// duplicate is the refusal of a request carrying the header twice.
+func (m *MethodOverride) duplicate(name string) *render.Error {
+	desc := name + " must be sent once"
+	return &render.Error{Status: http.StatusBadRequest, Message: desc,
+		Param: &docstore.ValidationDetail{Location: "header", Name: name, Description: desc}}
 }
 
 func (m *MethodOverride) refusal(name, method string, allow []string) *render.Error {

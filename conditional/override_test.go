@@ -62,3 +62,24 @@ func TestMethodOverride(t *testing.T) {
 		})
 	}
 }
+
+// TestMethodOverrideTwice: two override headers are refused, whichever
+// methods they name, before anything reaches the upstream.
+func TestMethodOverrideTwice(t *testing.T) {
+	m := MethodOverride{Routes: kintoRoutes}
+	for _, pair := range [][2]string{{"PUT", "DELETE"}, {"PATCH", "PATCH"}} {
+		r := httptest.NewRequest("POST", "/v1/buckets/b", nil)
+		r.Header.Add(DefaultOverrideHeader, pair[0])
+		r.Header.Add(DefaultOverrideHeader, pair[1])
+		w := httptest.NewRecorder()
+		err := m.Serve(w, r, func(http.ResponseWriter, *http.Request) error {
+			t.Fatal("a request with two overrides reached the upstream")
+			return nil
+		})
+		want := `{"code":400,"errno":107,"error":"Invalid parameters","message":"X-HTTP-Method-Override must be sent once",` +
+			`"details":[{"location":"header","name":"X-HTTP-Method-Override","description":"X-HTTP-Method-Override must be sent once"}]}`
+		if err != nil || w.Code != 400 || w.Body.String() != want {
+			t.Fatalf("%v: got %d %s %v", pair, w.Code, w.Body, err)
+		}
+	}
+}

@@ -111,6 +111,9 @@ func (h *Handler) parseBatch(body []byte) ([]subRequest, error) {
 		if err != nil {
 			return nil, err
 		}
+		if jsonDepthExceeds(sub.Body, h.cfg.MaxDepth) {
+			return nil, h.tooDeep()
+		}
 		if strings.Contains(sub.Path, "/batch") {
 			return nil, Invalid(ValidationDetail{Location: "body", Name: "requests",
 				Description: "Recursive call on /batch endpoint is forbidden."})

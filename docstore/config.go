@@ -24,6 +24,15 @@ type Config struct {
 	MaxFetch int
 	// MaxBodyBytes bounds request bodies (413 errno 113 beyond).
 	MaxBodyBytes int64
+	// MaxDepth bounds how deep arrays and objects may nest in a request
+	// body (400 errno 107 beyond). Default 100: far beyond real documents
+	// and well inside what Kinto's parser accepts.
+	MaxDepth int
+	// TimestampTolerance is how far past the server clock a
+	// client-supplied last_modified may be (400 errno 107 beyond): a
+	// timestamp from the far future would stamp every later write of the
+	// list after it. Default 10 minutes.
+	TimestampTolerance time.Duration
 	// FlushEnabled enables POST /__flush__, which deletes everything.
 	FlushEnabled bool
 	// Readonly refuses every write (405) and is shown in settings.
@@ -88,6 +97,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 8 << 20
 	}
+	if c.MaxDepth == 0 {
+		c.MaxDepth = 100
+	}
+	if c.TimestampTolerance == 0 {
+		c.TimestampTolerance = 10 * time.Minute
+	}
 	if c.CORSOrigins == nil {
 		c.CORSOrigins = []string{"*"}
 	}
@@ -107,6 +122,12 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.BasicAuth && c.UserIDHMACSecret == "" {
 		return errors.New("basicauth needs a userid_hmac_secret")
+	}
+	if c.MaxDepth < 2 {
+		return errors.New("max_depth must be at least 2: {\"data\": {}} nests twice")
+	}
+	if c.TimestampTolerance < 0 {
+		return errors.New("timestamp_tolerance must not be negative")
 	}
 	if c.DefaultBucket && c.UserIDHMACSecret == "" {
 		return errors.New("the default bucket needs a userid_hmac_secret")

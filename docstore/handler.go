@@ -123,12 +123,8 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return req, nil
 	}
-	if r.ContentLength < 0 {
-		// A body of unknown length (chunked): Kinto wants the length up
-		// front so that it can refuse oversized bodies before reading.
-		return req, errorResponse(NewError(http.StatusLengthRequired, ErrnoMissingContentLength,
-			"Content-Length header was not provided"))
-	}
+	// A body of unknown length (chunked, as Node's http and streaming Go
+	// clients send) is read like any other, up to the limit.
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
 	}
@@ -139,6 +135,9 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
 	case err != nil:
 		return req, errorResponse(Invalid(ValidationDetail{Location: "body", Description: "reading the request body: " + err.Error(), Nameless: true}))
+	}
+	if err := h.checkBody(body, req.path == "/batch"); err != nil {
+		return req, errorResponse(err)
 	}
 	req.body = body
 	return req, nil
@@ -266,7 +265,10 @@ func (h *Handler) checkRequest(req *request, r ref) *response {
 }
 
 // redirectSlash answers Kinto's trailing-slash redirects: /v1 → /v1/ and
-// /v1/buckets/ → /v1/buckets, cached for an hour.
+// /v1/buckets/ → /v1/buckets, cached for an hour. Location is a relative
+// reference (RFC 9110 §10.2.2): Kinto writes the request's Host into it,
+// which lets one client's Host header poison what a shared cache answers
+// to everyone else.
 func redirectSlash(req *request, prefix string) *response {
 	var target string
 	switch {
@@ -281,7 +283,7 @@ func redirectSlash(req *request, prefix string) *response {
 		target += "?" + q
 	}
 	resp := newResponse(http.StatusTemporaryRedirect, nil)
-	resp.header.Set("Location", req.origin+target)
+	resp.header.Set("Location", target)
 	resp.header.Set("Cache-Control", "max-age=3600")
 	resp.header.Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
 	resp.expose = exposeUnknownURL

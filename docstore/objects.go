@@ -92,6 +92,9 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 		if err := checkKnownPermissions(c.r.Kind, c.payload.Permissions); err != nil {
 			return nil, err
 		}
+		if err := h.checkClientTimestamp(nil, c.payload.Data); err != nil {
+			return nil, err
+		}
 	}
 	target := c.r
 	if c.r.plural() && req.method == http.MethodPost {
@@ -226,6 +229,9 @@ func (h *Handler) deleteObject(o *op, c *call) (*response, error) {
 		return nil, err
 	}
 	requested, _ := strconv.ParseInt(c.query.Get("last_modified"), 10, 64)
+	if err := h.checkFuture(requested, "querystring", "last_modified"); err != nil {
+		return nil, err
+	}
 	tomb, err := o.remove(c.r, requested)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,14 @@ func (h *Handler) patchObject(o *op, c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// JSON Patch copy and move can nest a document deeper than the body
+	// that asked for it.
+	if jsonDepthExceeds(data, h.cfg.MaxDepth-1) {
+		return nil, h.tooDeep()
+	}
+	if err := h.checkClientTimestamp(existing, changes); err != nil {
+		return nil, err
+	}
 	if err := checkKnownPermissions(r.Kind, perms); err != nil {
 		return nil, err
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
@@ -144,21 +146,25 @@ func TestTimestampsStrictlyIncrease(t *testing.T) {
 	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b", "{}"), 201)
 	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b/collections/c", "{}"), 201)
 	recs := "/v1/buckets/b/collections/c/records/"
-	future := call(t, h, "PUT", recs+"f", `{"data":{"last_modified":4000000000000}}`)
+	// A client timestamp ahead of the clock but within the tolerance
+	// (default 10 minutes) is kept.
+	f := time.Now().Add(5 * time.Minute).UnixMilli()
+	etag := func(ts int64) string { return `"` + strconv.FormatInt(ts, 10) + `"` }
+	future := call(t, h, "PUT", recs+"f", `{"data":{"last_modified":`+strconv.FormatInt(f, 10)+`}}`)
 	mustStatus(t, future, 201)
-	if got := future.Header().Get("ETag"); got != `"4000000000000"` {
+	if got := future.Header().Get("ETag"); got != etag(f) {
 		t.Fatalf("future client timestamp not kept: %s", got)
 	}
 	old := call(t, h, "PUT", recs+"o", `{"data":{"last_modified":42}}`)
-	if got := old.Header().Get("ETag"); got != `"4000000000001"` {
+	if got := old.Header().Get("ETag"); got != etag(f+1) {
 		t.Fatalf("old client timestamp must be bumped past the list: %s", got)
 	}
-	same := call(t, h, "PUT", recs+"s", `{"data":{"last_modified":4000000000001}}`)
-	if got := same.Header().Get("ETag"); got != `"4000000000002"` {
+	same := call(t, h, "PUT", recs+"s", `{"data":{"last_modified":`+strconv.FormatInt(f+1, 10)+`}}`)
+	if got := same.Header().Get("ETag"); got != etag(f+2) {
 		t.Fatalf("equal client timestamp must be bumped: %s", got)
 	}
 	str := call(t, h, "PUT", recs+"t", `{"data":{"last_modified":"soon"}}`)
-	if got := str.Header().Get("ETag"); got != `"4000000000003"` || !strings.Contains(str.Body.String(), `"last_modified":4000000000003}`) {
+	if got := str.Header().Get("ETag"); got != etag(f+3) || !strings.Contains(str.Body.String(), `"last_modified":`+strconv.FormatInt(f+3, 10)+`}`) {
 		t.Fatalf("non-integer last_modified must be replaced: %s %s", got, str.Body)
 	}
 

@@ -58,7 +58,7 @@ func TestKintoTranscript(t *testing.T) {
 		t.Fatalf("capabilities lack flush_endpoint: %v", root["capabilities"])
 	}
 	do(t, "GET", v1, "").expectStatus(t, 307).
-		expectHeader(t, "Location", v1+"/").expectHeader(t, "Cache-Control", "max-age=3600")
+		expectHeader(t, "Location", "/v1/").expectHeader(t, "Cache-Control", "max-age=3600")
 	do(t, "GET", v1+"/__heartbeat__", "").expect(t, 200, `{"cache":true,"permission":true,"storage":true}`)
 	do(t, "GET", v1+"/__lbheartbeat__", "").expect(t, 200, `{}`)
 	if ver := do(t, "GET", v1+"/__version__", "").expectStatus(t, 200).json(t); ver["name"] != "changegate" {
