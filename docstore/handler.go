@@ -30,6 +30,9 @@ type Handler struct {
 	// an HMAC per request is a measurable share of a record GET.
 	basicIDs *lru.Cache[string, string]
 
+	// backendLog keeps a burst of storage failures to one log line.
+	backendLog burstLog
+
 	mu           sync.RWMutex
 	capabilities map[string]any
 }
@@ -235,10 +238,23 @@ func (h *Handler) internalError(req *request, err error) *response {
 	if errors.Is(err, context.Canceled) {
 		return errorResponse(NewError(499, ErrnoUndefined, "client closed the request"))
 	}
+	var be *BackendError
+	if errors.As(err, &be) {
+		h.backendLog.failed(h.logger, time.Now(), req.method, req.path, be.Err)
+		return errorResponse(h.backendUnavailable())
+	}
 	h.logger.Error("serving request", "method", req.method, "path", req.path, "error", err)
 	e := AsError(err)
 	e.Info = "https://github.com/changegate/changegate/issues/"
 	return errorResponse(e)
+}
+
+// backendUnavailable is Kinto's answer to a storage failure: 503 errno
+// 201, with Retry-After so that clients back off and come back.
+func (h *Handler) backendUnavailable() *Error {
+	return NewError(http.StatusServiceUnavailable, ErrnoBackend,
+		"Service temporary unavailable due to overloading or maintenance, please retry later.").
+		WithHeader("Retry-After", strconv.Itoa(h.cfg.RetryAfterSeconds))
 }
 
 // checkRequest refuses, before anything is read, what the endpoint

@@ -47,23 +47,56 @@ type op struct {
 // read runs fn in a read-only transaction, upgrading to a write
 // transaction when fn needs to initialise a list timestamp.
 func (s *Store) read(ctx context.Context, fn func(*op) error) error {
-	err := s.engine.View(ctx, func(tx Tx) error { return fn(&op{s: s, tx: tx}) })
+	err := s.view(ctx, false, fn)
 	if errors.Is(err, errNeedsWrite) {
-		return s.write(ctx, fn)
+		return s.commit(ctx, fn)
 	}
 	return err
 }
 
-// write runs fn in a durable read-write transaction and publishes its
-// events after the commit.
+// write runs fn for a request that may write. fn first runs dry, in a
+// read-only transaction that stops at its first write: a request that
+// changes nothing (refused with 401, 403, 400, 404 or 412, or a batch of
+// reads) is answered from that snapshot without taking the writer lock,
+// committing or syncing the disk, so anonymous refused writes cannot
+// force fsyncs. Only a request that writes runs again, for real.
 func (s *Store) write(ctx context.Context, fn func(*op) error) error {
-	var events []Event
-	err := s.engine.Update(ctx, func(tx Tx) error {
-		o := &op{s: s, tx: tx, writable: true}
-		err := fn(o)
-		events = o.events
-		return err
+	err := s.view(ctx, true, fn)
+	if errors.Is(err, errWouldWrite) || errors.Is(err, errNeedsWrite) {
+		return s.commit(ctx, fn)
+	}
+	return err
+}
+
+// view runs fn in a read-only transaction; dry makes it a dry run of a
+// write (see write).
+func (s *Store) view(ctx context.Context, dry bool, fn func(*op) error) error {
+	var fnErr error
+	err := s.engine.View(ctx, func(tx Tx) error {
+		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: dry}, writable: dry})
+		return fnErr
 	})
+	if err != nil && err != fnErr {
+		return asBackendError(err)
+	}
+	return err
+}
+
+// commit runs fn in a durable read-write transaction and publishes its
+// events after the commit.
+func (s *Store) commit(ctx context.Context, fn func(*op) error) error {
+	var events []Event
+	var fnErr error
+	err := s.engine.Update(ctx, func(tx Tx) error {
+		o := &op{s: s, tx: guardTx{tx: tx}, writable: true}
+		fnErr = fn(o)
+		events = o.events
+		return fnErr
+	})
+	if err != nil && err != fnErr {
+		// The engine failed outside fn: beginning or committing.
+		return asBackendError(err)
+	}
 	if err != nil {
 		return err
 	}

@@ -75,13 +75,14 @@ func TestBatchRollsBackOnServerError(t *testing.T) {
 	w := call(t, h, "POST", "/v1/batch", `{"requests":[
 		{"method":"PUT","path":"/buckets/b/collections/c/records/ok"},
 		{"method":"PUT","path":"/buckets/b/collections/c/records/boom"}]}`)
-	mustStatus(t, w, 500)
-	if !strings.Contains(w.Body.String(), `"errno":999`) {
-		t.Fatalf("500 body: %s", w.Body)
+	// A storage failure is Kinto's backend error.
+	mustStatus(t, w, 503)
+	if !strings.Contains(w.Body.String(), `"errno":201`) || w.Header().Get("Retry-After") != "3" {
+		t.Fatalf("503 answer: %v %s", w.Header(), w.Body)
 	}
 	mustStatus(t, call(t, h, "GET", "/v1/buckets/b/collections/c/records/ok", ""), 404)
 	// A failing single write leaves nothing either, and the store goes on.
-	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b/collections/c/records/boom", "{}"), 500)
+	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b/collections/c/records/boom", "{}"), 503)
 	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b/collections/c/records/ok", "{}"), 201)
 }
 
