@@ -25,6 +25,12 @@ type Pretty struct {
 	// MaxBuffer bounds, in bytes, the bodies held to indent; larger ones
 	// pass through. Default: 8 MiB.
 	MaxBuffer int64 `json:"max_buffer,omitempty"`
+	// MaxRatio bounds the indented body to this many times the original;
+	// beyond it the body goes out compact. Default: 8.
+	MaxRatio int `json:"max_ratio,omitempty"`
+	// MaxOutput bounds the indented body in bytes, whatever the ratio;
+	// beyond it the body goes out compact. Default: 64 MiB.
+	MaxOutput int64 `json:"max_output,omitempty"`
 
 	pretty *render.Pretty
 }
@@ -39,14 +45,14 @@ func (Pretty) CaddyModule() caddy.ModuleInfo {
 
 // Provision builds the middleware.
 func (p *Pretty) Provision(caddy.Context) error {
-	p.pretty = &render.Pretty{Param: p.Param, MaxBuffer: int(p.MaxBuffer)}
+	p.pretty = &render.Pretty{Param: p.Param, MaxBuffer: int(p.MaxBuffer), MaxRatio: p.MaxRatio, MaxOutput: int(p.MaxOutput)}
 	return nil
 }
 
 // Validate checks the settings.
 func (p *Pretty) Validate() error {
-	if p.MaxBuffer < 0 {
-		return errors.New("pretty: max_buffer must not be negative")
+	if p.MaxBuffer < 0 || p.MaxRatio < 0 || p.MaxOutput < 0 {
+		return errors.New("pretty: max_buffer, max_ratio and max_output must not be negative")
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ func init() {
 //	pretty [<matcher>] {
 //		param <name>
 //		max_buffer <size>
+//		max_ratio <n>
+//		max_output <size>
 //	}
 func (p *Pretty) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	return unmarshalBlock(disp, func(opt string) error {
@@ -23,6 +25,10 @@ func (p *Pretty) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 			p.Param, err = singleArg(disp)
 		case "max_buffer":
 			p.MaxBuffer, err = sizeArg(disp)
+		case "max_ratio":
+			p.MaxRatio, err = intArg(disp)
+		case "max_output":
+			p.MaxOutput, err = sizeArg(disp)
 		default:
 			return disp.Errf("unrecognized pretty option '%s'", opt)
 		}

@@ -11,10 +11,25 @@ package render
 // indenting with this loop is several times faster. The differential
 // tests hold it to json.Indent's output.
 func appendIndent(dst, src []byte) []byte {
+	out, _ := appendIndentMax(dst, src, -1)
+	return out
+}
+
+// appendIndentMax is appendIndent that gives up, returning false, as soon
+// as the indented text would grow beyond limit bytes (no limit when
+// negative). Indentation grows with depth times size: 18 KB of nested
+// arrays indents to hundreds of megabytes, so the bound is checked before
+// each newline is written and memory never exceeds it by more than one
+// token.
+func appendIndentMax(dst, src []byte, limit int) ([]byte, bool) {
 	i := skipSpace(src, 0)
 	if i == len(src) || (src[i] != '{' && src[i] != '[') {
-		return append(dst, src[i:]...) // a top-level scalar: as it is
+		return append(dst, src[i:]...), true // a top-level scalar: as it is
 	}
+	if limit >= 0 {
+		limit += len(dst)
+	}
+	fits := func(depth int) bool { return limit < 0 || len(dst)+1+4*depth <= limit }
 	depth, open := 0, false // open: just after { or [, indent not yet written
 	for ; i < len(src); i++ {
 		c := src[i]
@@ -25,6 +40,9 @@ func appendIndent(dst, src []byte) []byte {
 		if open && c != '}' && c != ']' {
 			open = false
 			depth++
+			if !fits(depth) {
+				return dst, false
+			}
 			dst = newline(dst, depth)
 		}
 		switch c {
@@ -36,6 +54,9 @@ func appendIndent(dst, src []byte) []byte {
 			dst = append(dst, c)
 			open = true
 		case ',':
+			if !fits(depth) {
+				return dst, false
+			}
 			dst = append(dst, ',')
 			dst = newline(dst, depth)
 		case ':':
@@ -45,11 +66,14 @@ func appendIndent(dst, src []byte) []byte {
 				open = false
 			} else {
 				depth--
+				if !fits(depth) {
+					return dst, false
+				}
 				dst = newline(dst, depth)
 			}
 			dst = append(dst, c)
 			if depth == 0 {
-				return append(dst, src[i+1:]...)
+				return append(dst, src[i+1:]...), true
 			}
 		default:
 			end := literalEnd(src, i)
@@ -57,7 +81,7 @@ func appendIndent(dst, src []byte) []byte {
 			i = end - 1
 		}
 	}
-	return dst
+	return dst, true
 }
 
 // newline appends a newline and depth levels of indentation.

@@ -22,6 +22,34 @@ type Pretty struct {
 	// MaxBuffer bounds the body held for indenting, in bytes. Default:
 	// DefaultMaxBuffer.
 	MaxBuffer int
+	// MaxRatio bounds the indented body to this many times the size of
+	// the original. Default: DefaultMaxRatio.
+	MaxRatio int
+	// MaxOutput bounds the indented body, in bytes, whatever the ratio.
+	// Default: DefaultMaxOutput.
+	MaxOutput int
+}
+
+// Indentation costs four bytes per level per line: a small document of
+// deeply nested arrays (18 KB of 9,000 levels) indents to hundreds of
+// megabytes. Real documents grow two to three times; beyond these bounds
+// the body goes out compact, as it came.
+const (
+	DefaultMaxRatio  = 8
+	DefaultMaxOutput = 64 << 20
+)
+
+// outputLimit is the largest indented body allowed for an input of n
+// bytes.
+func (p *Pretty) outputLimit(n int) int {
+	ratio, most := p.MaxRatio, p.MaxOutput
+	if ratio <= 0 {
+		ratio = DefaultMaxRatio
+	}
+	if most <= 0 {
+		most = DefaultMaxOutput
+	}
+	return min(ratio*n, most)
 }
 
 // Serve runs the middleware around next.
@@ -48,11 +76,15 @@ func (p *Pretty) Serve(w http.ResponseWriter, r *http.Request, next func(http.Re
 	if !gjson.ValidBytes(body) {
 		return rec.Finish(rec.Status(), body)
 	}
+	limit := p.outputLimit(len(body))
 	buf := getBuffer()
 	defer putBuffer(buf)
 	// Indentation typically makes a document two to three times longer.
-	buf.Grow(3*len(body) + 256)
-	out := appendIndent(buf.AvailableBuffer(), body)
+	buf.Grow(min(3*len(body)+256, limit))
+	out, ok := appendIndentMax(buf.AvailableBuffer(), body, limit)
+	if !ok {
+		return rec.Finish(rec.Status(), body)
+	}
 	setBodyHeaders(w.Header(), len(out))
 	return rec.Finish(rec.Status(), out)
 }

@@ -3,7 +3,9 @@ package render
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +73,45 @@ func TestPrettyHead(t *testing.T) {
 	err := (&Pretty{}).Serve(w, httptest.NewRequest("HEAD", "/?pretty", nil), answer(200, `{"a":1}`, "Content-Type", "application/json", "ETag", `"1"`))
 	if err != nil || w.Code != 200 || w.Header().Get("Content-Length") != "" || w.Header().Get("Etag") != `"1"` {
 		t.Fatalf("got %d %v %v: the compact length must go", w.Code, w.Header(), err)
+	}
+}
+
+// TestPrettyBoundsOutput: 18 KB of 9,000 nested arrays would indent to
+// hundreds of megabytes; it goes out compact, and indenting it costs
+// memory in proportion to the bound, not to the indented size.
+func TestPrettyBoundsOutput(t *testing.T) {
+	bomb := strings.Repeat("[", 9000) + strings.Repeat("]", 9000)
+	p := &Pretty{}
+	serve := func(p *Pretty, body string) string {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/doc?pretty", nil)
+		if err := p.Serve(w, r, answer(200, body, "Content-Type", "application/json")); err != nil {
+			t.Fatal(err)
+		}
+		if w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+			t.Fatalf("Content-Length %s for %d bytes", w.Header().Get("Content-Length"), w.Body.Len())
+		}
+		return w.Body.String()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := serve(p, bomb)
+	runtime.ReadMemStats(&after)
+	if got != bomb {
+		t.Fatalf("nested arrays were not sent compact (%d bytes)", len(got))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2<<20 {
+		t.Fatalf("indenting an 18 KB body allocated %d bytes", alloc)
+	}
+	// The ratio and the absolute bound are both honoured.
+	doc := `{"a":[1,2,3],"b":{"c":"d"}}`
+	if got := serve(p, doc); !strings.Contains(got, "\n    \"a\": [\n") {
+		t.Fatalf("ordinary document not indented: %q", got)
+	}
+	if got := serve(&Pretty{MaxRatio: 1}, doc); got != doc {
+		t.Fatalf("ratio 1 must leave the body compact: %q", got)
+	}
+	if got := serve(&Pretty{MaxOutput: len(doc) + 10}, doc); got != doc {
+		t.Fatalf("max output must leave the body compact: %q", got)
 	}
 }
