@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
@@ -142,23 +141,6 @@ func TestBadInputLeavesStorageUntouched(t *testing.T) {
 		})
 	}
 	do(t, "GET", recs, "").expect(t, 200, before.body).expectHeader(t, "ETag", before.header.Get("ETag"))
-}
-
-// TestChunkedBodyNeedsLength checks the 411 answer to a body of unknown
-// length.
-func TestChunkedBodyNeedsLength(t *testing.T) {
-	s := testserver.Start(t, standalone)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprint(conn, "PUT /v1/buckets/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
-	buf := make([]byte, 4096)
-	n, _ := conn.Read(buf)
-	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 411") || !strings.Contains(string(buf[:n]), `"errno":112`) {
-		t.Fatalf("chunked PUT answered:\n%s", buf[:n])
-	}
 }
 
 func TestQueryStrings(t *testing.T) {
