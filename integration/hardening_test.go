@@ -268,7 +268,7 @@ func TestHardeningRedirectHost(t *testing.T) {
 	evil(v1+"/buckets/?_limit=1").expectStatus(t, 307).expectHeader(t, "Location", "/v1/buckets?_limit=1")
 	evil(s.URL()+"/v1").expectStatus(t, 307).expectHeader(t, "Location", "/v1/")
 	// changes without http_host: the old-_since redirect is relative.
-	r := evil(v1 + monitorRecords + "?_since=42").expectStatus(t, 307).
+	r := evil(v1+monitorRecords+"?_since=42").expectStatus(t, 307).
 		expectHeader(t, "Location", "/v1"+monitorRecords).expectHeader(t, "Cache-Control", "max-age=86400")
 	if strings.Contains(r.body, "evil") {
 		t.Fatalf("redirect body names the request's host: %s", r.body)
