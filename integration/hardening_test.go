@@ -91,12 +91,13 @@ func TestHardeningPrettyBound(t *testing.T) {
 	bomb := strings.Repeat("[", 9000) + strings.Repeat("]", 9000)
 	doc := `{"a":[1,2],"b":{"c":"d"}}`
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+		body := doc
 		if r.URL.Path == "/bomb" {
-			io.WriteString(w, bomb)
-			return
+			body = bomb
 		}
-		io.WriteString(w, doc)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		io.WriteString(w, body)
 	}))
 	t.Cleanup(api.Close)
 	base := startSidecar(t, mannersGlobal+`:{port} {
