@@ -32,7 +32,8 @@ func asBackendError(err error) error {
 }
 
 // guardTx is the Tx the store hands to ops: it marks engine failures as
-// BackendErrors and, in a dry run, stops at the first write.
+// BackendErrors and, when dry (any read-only transaction), stops at the
+// first write.
 type guardTx struct {
 	tx  Tx
 	dry bool

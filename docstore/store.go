@@ -48,7 +48,7 @@ type op struct {
 // transaction when fn needs to initialise a list timestamp.
 func (s *Store) read(ctx context.Context, fn func(*op) error) error {
 	err := s.view(ctx, false, fn)
-	if errors.Is(err, errNeedsWrite) {
+	if errors.Is(err, errNeedsWrite) || errors.Is(err, errWouldWrite) {
 		return s.commit(ctx, fn)
 	}
 	return err
@@ -68,12 +68,13 @@ func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 	return err
 }
 
-// view runs fn in a read-only transaction; dry makes it a dry run of a
-// write (see write).
+// view runs fn in a read-only transaction, where any write stops fn with
+// errWouldWrite; dry makes it a dry run of a write (see write), whose op
+// may initialise list timestamps.
 func (s *Store) view(ctx context.Context, dry bool, fn func(*op) error) error {
 	var fnErr error
 	err := s.engine.View(ctx, func(tx Tx) error {
-		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: dry}, writable: dry})
+		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: true}, writable: dry})
 		return fnErr
 	})
 	if err != nil && err != fnErr {
