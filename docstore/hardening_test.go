@@ -158,3 +158,34 @@ func TestBodyLimits(t *testing.T) {
 		t.Fatalf("refused bodies changed storage: %v", (*events)[n:])
 	}
 }
+
+// TestDeleteTokenOnceAcrossRuns: a write runs dry first, then for real;
+// the one-time DELETE page token is consumed once per use all the same,
+// and a second use in the same batch is refused.
+func TestDeleteTokenOnceAcrossRuns(t *testing.T) {
+	h, _ := newAPI(t, memory.New())
+	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b", "{}"), 201)
+	mustStatus(t, call(t, h, "PUT", "/v1/buckets/b/collections/c", "{}"), 201)
+	recs := "/v1/buckets/b/collections/c/records"
+	for _, id := range []string{"a", "b", "c", "d"} {
+		mustStatus(t, call(t, h, "PUT", recs+"/"+id, "{}"), 201)
+	}
+	next := func(w *httptest.ResponseRecorder) string {
+		t.Helper()
+		n := w.Header().Get("Next-Page")
+		if n == "" {
+			t.Fatalf("no Next-Page: %v %s", w.Header(), w.Body)
+		}
+		return strings.TrimPrefix(n, "http://kinto.test")
+	}
+	page := next(call(t, h, "DELETE", recs+"?_limit=1", ""))
+	mustStatus(t, call(t, h, "DELETE", page, ""), 200)
+	mustStatus(t, call(t, h, "DELETE", page, ""), 400)
+
+	page = strings.TrimPrefix(next(call(t, h, "DELETE", recs+"?_limit=1", "")), "/v1")
+	w := call(t, h, "POST", "/v1/batch", `{"requests":[{"method":"DELETE","path":"`+page+`"},{"method":"DELETE","path":"`+page+`"}]}`)
+	mustStatus(t, w, 200)
+	if !strings.Contains(w.Body.String(), `{"responses":[{"status":200,`) || !strings.Contains(w.Body.String(), `},{"status":400,`) {
+		t.Fatalf("same token twice in a batch: %s", w.Body)
+	}
+}

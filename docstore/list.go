@@ -82,8 +82,9 @@ func (h *Handler) deleteObjects(o *op, c *call) (*response, error) {
 		return nil, err
 	}
 	// A DELETE page token works once (Kinto #1171): deleting with a stale
-	// token could delete what the client never saw.
-	if q.Nonce != "" && !h.nonces.use(q.Nonce) {
+	// token could delete what the client never saw. It is consumed once
+	// per request, however many times this runs for it.
+	if q.Nonce != "" && !o.once("nonce "+q.Nonce, func() bool { return h.nonces.use(q.Nonce) }) {
 		return nil, fromQueryError(query.ErrTokenReused())
 	}
 	found, more, err := o.find(r, q, false, c.visible)

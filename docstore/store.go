@@ -3,6 +3,7 @@ package docstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -42,14 +43,41 @@ type op struct {
 	// seen caches the objects read by ref: permission checks, parent
 	// checks and handlers all read the same bucket and collection.
 	seen map[ref]*Object
+	// kept holds what must not be redone when fn runs again for the
+	// same request, and onces counts the once calls of this run (see
+	// once).
+	kept  map[string]bool
+	onces int
+}
+
+// once returns the result of f, calling it only the first time fn gets
+// here within one store call: fn runs more than once (the dry run, then
+// for real; group-commit retries), and some steps, such as consuming a
+// one-time pagination token, must happen once. Runs take the same path
+// up to their first write, so the n-th call of a run is the n-th call of
+// the previous one: key and position together name it, and two batch
+// sub-requests with the same key stay two calls.
+func (o *op) once(key string, f func() bool) bool {
+	o.onces++
+	k := strconv.Itoa(o.onces) + " " + key
+	if o.kept == nil {
+		o.kept = map[string]bool{}
+	}
+	if v, ok := o.kept[k]; ok {
+		return v
+	}
+	v := f()
+	o.kept[k] = v
+	return v
 }
 
 // read runs fn in a read-only transaction, upgrading to a write
 // transaction when fn needs to initialise a list timestamp.
 func (s *Store) read(ctx context.Context, fn func(*op) error) error {
-	err := s.view(ctx, false, fn)
+	kept := map[string]bool{}
+	err := s.view(ctx, false, kept, fn)
 	if errors.Is(err, errNeedsWrite) || errors.Is(err, errWouldWrite) {
-		return s.commit(ctx, fn)
+		return s.commit(ctx, kept, fn)
 	}
 	return err
 }
@@ -61,9 +89,10 @@ func (s *Store) read(ctx context.Context, fn func(*op) error) error {
 // committing or syncing the disk, so anonymous refused writes cannot
 // force fsyncs. Only a request that writes runs again, for real.
 func (s *Store) write(ctx context.Context, fn func(*op) error) error {
-	err := s.view(ctx, true, fn)
+	kept := map[string]bool{}
+	err := s.view(ctx, true, kept, fn)
 	if errors.Is(err, errWouldWrite) || errors.Is(err, errNeedsWrite) {
-		return s.commit(ctx, fn)
+		return s.commit(ctx, kept, fn)
 	}
 	return err
 }
@@ -71,10 +100,10 @@ func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 // view runs fn in a read-only transaction, where any write stops fn with
 // errWouldWrite; dry makes it a dry run of a write (see write), whose op
 // may initialise list timestamps.
-func (s *Store) view(ctx context.Context, dry bool, fn func(*op) error) error {
+func (s *Store) view(ctx context.Context, dry bool, kept map[string]bool, fn func(*op) error) error {
 	var fnErr error
 	err := s.engine.View(ctx, func(tx Tx) error {
-		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: true}, writable: dry})
+		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: true}, writable: dry, kept: kept})
 		return fnErr
 	})
 	if err != nil && err != fnErr {
@@ -85,11 +114,11 @@ func (s *Store) view(ctx context.Context, dry bool, fn func(*op) error) error {
 
 // commit runs fn in a durable read-write transaction and publishes its
 // events after the commit.
-func (s *Store) commit(ctx context.Context, fn func(*op) error) error {
+func (s *Store) commit(ctx context.Context, kept map[string]bool, fn func(*op) error) error {
 	var events []Event
 	var fnErr error
 	err := s.engine.Update(ctx, func(tx Tx) error {
-		o := &op{s: s, tx: guardTx{tx: tx}, writable: true}
+		o := &op{s: s, tx: guardTx{tx: tx}, writable: true, kept: kept}
 		fnErr = fn(o)
 		events = o.events
 		return fnErr

@@ -116,14 +116,13 @@ func TestChangesTranscript(t *testing.T) {
 	do(t, "GET", records+fmt.Sprintf("?_expected=1&_since=%d", mts), "").expect(t, 204, "").
 		expectHeader(t, "Cache-Control", "max-age=86400").expectExpiresIn(t, 86400e9).
 		expectHeader(t, "Access-Control-Expose-Headers", exposePluralRead).changesAbsent(t, "Content-Type", "ETag")
-	// Without http_host, redirects are relative: never the request's Host.
-	location := "/v1/buckets/monitor/collections/changes/records"
+	location := fmt.Sprintf("http://%s/v1/buckets/monitor/collections/changes/records", host)
 	do(t, "GET", records+"?_since=42", "").expect(t, 307, changesRedirectBody(location)).
 		expectHeader(t, "Location", location).expectHeader(t, "Cache-Control", "max-age=86400").
 		expectHeader(t, "Content-Type", "text/html; charset=UTF-8").expectExpiresIn(t, 86400e9)
 	do(t, "GET", records+fmt.Sprintf("?_expected=%d", mts), "").expect(t, 200, `{"data":`+both+`}`)
 	r = do(t, "GET", records+"?_limit=1", "").expect(t, 200, `{"data":`+newest+`}`)
-	if next := r.header.Get("Next-Page"); !strings.HasPrefix(next, "http://"+host+location+"?_limit=1&_token=") {
+	if next := r.header.Get("Next-Page"); !strings.HasPrefix(next, location+"?_limit=1&_token=") {
 		t.Fatalf("Next-Page %q", next)
 	}
 	do(t, "GET", r.header.Get("Next-Page"), "").expect(t, 200, `{"data":[`+entry("a", recordsTS)+`]}`).changesAbsent(t, "Next-Page")
@@ -137,12 +136,12 @@ func TestChangesTranscript(t *testing.T) {
 	do(t, "GET", monitor+"?_expected=0", "").expect(t, 200, monitorBody(both)).expectHeader(t, "Last-Modified", httpDate(mts))
 	do(t, "GET", monitor+fmt.Sprintf("?_expected=%d", mts), "").expect(t, 200, monitorBody(both))
 	do(t, "GET", monitor+fmt.Sprintf("?_expected=%d&_since=%d", mts, mts-1), "").expect(t, 200, monitorBody(newest))
-	unquoted := fmt.Sprintf("/v1/buckets/monitor/collections/changes/changeset?_expected=%d", mts)
+	unquoted := fmt.Sprintf("http://%s/v1/buckets/monitor/collections/changes/changeset?_expected=%d", host, mts)
 	do(t, "GET", monitor+fmt.Sprintf(`?_expected="%d"`, mts), "").expect(t, 307, changesRedirectBody(unquoted)).
 		expectHeader(t, "Location", unquoted).changesAbsent(t, "Cache-Control", "Expires")
 	do(t, "GET", monitor+fmt.Sprintf("?_expected=1&_since=%d", mts), "").expect(t, 204, "").
 		expectHeader(t, "Cache-Control", "max-age=86400").expectHeader(t, "Access-Control-Expose-Headers", exposeDefault)
-	dropped := "/v1/buckets/monitor/collections/changes/changeset?_expected=0"
+	dropped := fmt.Sprintf("http://%s/v1/buckets/monitor/collections/changes/changeset?_expected=0", host)
 	do(t, "GET", monitor+"?_expected=0&_since=42", "").expect(t, 307, changesRedirectBody(dropped)).
 		expectHeader(t, "Location", dropped).expectHeader(t, "Cache-Control", "max-age=86400")
 	do(t, "GET", monitor+"?_expected=0&bucket=main&collection=a", "").expect(t, 200, monitorBody("["+entry("a", recordsTS)+"]"))
