@@ -56,6 +56,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //			max_collections <n>
 //			max_body <size>
 //			max_observed_body <size>
+//			timestamp_tolerance <duration>
 //		}
 //	}
 func (c *Changes) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
@@ -150,6 +151,8 @@ func unmarshalUpstream(disp *caddyfile.Dispenser) (*ChangesUpstream, error) {
 			u.MaxBody, err = sizeArg(disp)
 		case "max_observed_body":
 			u.MaxObservedBody, err = sizeArg(disp)
+		case "timestamp_tolerance":
+			u.TimestampTolerance, err = durationArg(disp)
 		default:
 			return nil, disp.Errf("unrecognized changes upstream option '%s'", opt)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/changegate/changegate/changes"
 	"github.com/changegate/changegate/changes/upstream"
+	"github.com/changegate/changegate/docstore"
 )
 
 // defaultObservedBody bounds the write answers kept to read their
@@ -64,12 +65,21 @@ type ChangesUpstream struct {
 	// MaxObservedBody bounds the write answers read on their way to the
 	// client. Default: 1 MiB.
 	MaxObservedBody int64 `json:"max_observed_body,omitempty"`
+	// TimestampTolerance is how far past the clock a last_modified in a
+	// write passing through may be; later ones are refused (400 errno
+	// 107) before they reach the upstream. Bodies longer than
+	// MaxObservedBody are not checked. Default: 10m.
+	TimestampTolerance caddy.Duration `json:"timestamp_tolerance,omitempty"`
 }
+
+// defaultTimestampTolerance is the docstore's own default.
+const defaultTimestampTolerance = 10 * time.Minute
 
 // sidecar is what a Changes over an upstream holds.
 type sidecar struct {
-	src     *upstream.Source
-	maxBody int64
+	src       *upstream.Source
+	maxBody   int64
+	tolerance time.Duration
 }
 
 // provisionUpstream builds the endpoints over the upstream, with state
@@ -112,7 +122,8 @@ func (c *Changes) provisionUpstream() error {
 	if err != nil {
 		return fmt.Errorf("changes: %v", err)
 	}
-	c.sidecar = &sidecar{src: ps.src, maxBody: cmp.Or(c.Upstream.MaxObservedBody, defaultObservedBody)}
+	c.sidecar = &sidecar{src: ps.src, maxBody: cmp.Or(c.Upstream.MaxObservedBody, defaultObservedBody),
+		tolerance: cmp.Or(time.Duration(c.Upstream.TimestampTolerance), defaultTimestampTolerance)}
 	c.live.handler.Store(h)
 	return nil
 }
@@ -169,6 +180,14 @@ func (c *Changes) serveUpstream(w http.ResponseWriter, r *http.Request, next cad
 	if !upstream.Observes(c.cfg.Prefix, r.Method, r.URL.Path) {
 		return next.ServeHTTP(w, r)
 	}
+	if refused, err := c.sidecar.futureTimestamp(c.cfg.Prefix, r); refused != nil || err != nil {
+		if refused != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(refused.Code)
+			_, err = w.Write(refused.Body())
+		}
+		return err
+	}
 	// The answer to a write is small: asking it uncompressed lets the
 	// sidecar read it (an `encode` in front still compresses it for the
 	// client).
@@ -181,6 +200,28 @@ func (c *Changes) serveUpstream(w http.ResponseWriter, r *http.Request, next cad
 	err := next.ServeHTTP(ow, r)
 	ow.done()
 	return err
+}
+
+// futureTimestamp reads the start of a write's body (what fits in
+// maxBody, then puts it back for the upstream) and refuses a
+// last_modified beyond the tolerance (see upstream.FutureTimestamp).
+func (sc *sidecar) futureTimestamp(prefix string, r *http.Request) (*docstore.Error, error) {
+	var head []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		head, err = io.ReadAll(io.LimitReader(r.Body, sc.maxBody+1))
+		if err != nil {
+			return nil, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err))
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		if int64(len(head)) > sc.maxBody {
+			return nil, nil
+		}
+	}
+	return upstream.FutureTimestamp(prefix, r, head, time.Now(), sc.tolerance), nil
 }
 
 // serveRoot passes GET /v1/ to the upstream and lists the "changes"

@@ -453,3 +453,47 @@ func TestHardeningStorageFull(t *testing.T) {
 	do(t, "PUT", recs+"/after", big, basic("alice")).expectStatus(t, 201)
 	do(t, "GET", recs+"/after", "").expectStatus(t, 200)
 }
+
+// TestHardeningFutureTimestampSidecar: a sidecar refuses a far-future
+// last_modified (year 2096) before it reaches an upstream that would keep
+// it (here a changegate whose tolerance is set out of the way, as Kinto
+// has none),
+// directly and in a batch; the monitor never sees it.
+func TestHardeningFutureTimestampSidecar(t *testing.T) {
+	up := testserver.Start(t, changesGlobal+`:{port} {
+	docstore {
+		storage bolt {dir}/data.db
+		userid_hmac_secret test-secret
+		timestamp_tolerance 1000000h
+	}
+}
+`)
+	upV1 := up.URL() + "/v1"
+	side := testserver.Start(t, changesGlobal+`:{port} {
+	changes {
+		resources /buckets/main
+		upstream `+upV1+` {
+			poll_interval 200ms
+		}
+	}
+	reverse_proxy `+strings.TrimPrefix(up.URL(), "http://")+`
+}
+`)
+	v1 := side.URL() + "/v1"
+	do(t, "PUT", v1+"/buckets/main", `{"permissions":{"read":["system.Everyone"]}}`, basic("alice")).expectStatus(t, 201)
+	do(t, "PUT", v1+"/buckets/main/collections/c", "{}", basic("alice")).expectStatus(t, 201)
+	recs := v1 + "/buckets/main/collections/c/records"
+	desc := "4000000000000 is later than the server clock plus 10m0s (timestamp_tolerance)"
+	do(t, "PUT", recs+"/lm", `{"data":{"last_modified":4000000000000}}`, basic("alice")).
+		expect(t, 400, fmt.Sprintf(`{"code":400,"errno":107,"error":"Invalid parameters","message":"data.last_modified in body: %s","details":[{"location":"body","name":"data.last_modified","description":"%s"}]}`, desc, desc))
+	chunked(t, "POST", v1+"/batch", `{"requests":[{"method":"PUT","path":"/buckets/main/collections/c/records/lm","body":{"data":{"last_modified":4000000000000}}}]}`, basic("alice")).
+		expectStatus(t, 400)
+	do(t, "GET", upV1+"/buckets/main/collections/c/records/lm", "", basic("alice")).expectStatus(t, 404)
+	// The upstream itself would have kept it: the refusal is the sidecar's.
+	do(t, "PUT", upV1+"/buckets/main/collections/c/records/direct", `{"data":{"last_modified":4000000000000}}`, basic("alice")).expectStatus(t, 201)
+	// Ordinary writes pass, body intact.
+	r := do(t, "PUT", recs+"/ok", `{"data":{"v":"through"}}`, basic("alice")).expectStatus(t, 201)
+	if !strings.Contains(r.body, `"v":"through"`) {
+		t.Fatalf("write through the sidecar: %s", r.body)
+	}
+}
