@@ -5,8 +5,9 @@ import (
 	"errors"
 )
 
-// errWouldWrite stops a dry run at its first write: the request changes
-// something, so it must run again in a read-write transaction.
+// errWouldWrite stops fn at its first write in a read-only transaction:
+// the request changes something, so it must run again in a read-write
+// transaction.
 var errWouldWrite = errors.New("the request writes")
 
 // BackendError is a failure of the storage engine itself (a full disk, an
@@ -32,7 +33,7 @@ func asBackendError(err error) error {
 }
 
 // guardTx is the Tx the store hands to ops: it marks engine failures as
-// BackendErrors and, when dry (any read-only transaction), stops at the
+// BackendErrors and, when dry (in read-only transactions), stops at the
 // first write.
 type guardTx struct {
 	tx  Tx

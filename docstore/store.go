@@ -51,7 +51,7 @@ type op struct {
 }
 
 // once returns the result of f, calling it only the first time fn gets
-// here within one store call: fn runs more than once (the dry run, then
+// here within one store call: fn runs more than once (read-only first,
 // for real; group-commit retries), and some steps, such as consuming a
 // one-time pagination token, must happen once. Runs take the same path
 // up to their first write, so the n-th call of a run is the n-th call of
@@ -75,41 +75,29 @@ func (o *op) once(key string, f func() bool) bool {
 // transaction when fn needs to initialise a list timestamp.
 func (s *Store) read(ctx context.Context, fn func(*op) error) error {
 	kept := map[string]bool{}
-	err := s.view(ctx, false, kept, fn)
-	if errors.Is(err, errNeedsWrite) || errors.Is(err, errWouldWrite) {
-		return s.commit(ctx, kept, fn)
-	}
-	return err
-}
-
-// write runs fn for a request that may write. fn first runs dry, in a
-// read-only transaction that stops at its first write: a request that
-// changes nothing (refused with 401, 403, 400, 404 or 412, or a batch of
-// reads) is answered from that snapshot without taking the writer lock,
-// committing or syncing the disk, so anonymous refused writes cannot
-// force fsyncs. Only a request that writes runs again, for real.
-func (s *Store) write(ctx context.Context, fn func(*op) error) error {
-	kept := map[string]bool{}
-	err := s.view(ctx, true, kept, fn)
-	if errors.Is(err, errWouldWrite) || errors.Is(err, errNeedsWrite) {
-		return s.commit(ctx, kept, fn)
-	}
-	return err
-}
-
-// view runs fn in a read-only transaction, where any write stops fn with
-// errWouldWrite; dry makes it a dry run of a write (see write), whose op
-// may initialise list timestamps.
-func (s *Store) view(ctx context.Context, dry bool, kept map[string]bool, fn func(*op) error) error {
 	var fnErr error
 	err := s.engine.View(ctx, func(tx Tx) error {
-		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: true}, writable: dry, kept: kept})
+		fnErr = fn(&op{s: s, tx: guardTx{tx: tx, dry: true}, kept: kept})
 		return fnErr
 	})
-	if err != nil && err != fnErr {
+	switch {
+	case errors.Is(err, errNeedsWrite), errors.Is(err, errWouldWrite):
+		return s.commit(ctx, kept, fn)
+	case err != nil && err != fnErr:
 		return asBackendError(err)
 	}
 	return err
+}
+
+// write runs fn for a request that may write. fn first runs as a read,
+// in a read-only transaction that stops at its first write: a request
+// that changes nothing (refused with 401, 403, 400, 404 or 412, or a
+// batch of reads) is answered from that snapshot without taking the
+// writer lock, committing or syncing the disk, so anonymous refused
+// writes cannot force fsyncs. Only a request that writes runs again, in
+// a durable read-write transaction.
+func (s *Store) write(ctx context.Context, fn func(*op) error) error {
+	return s.read(ctx, fn)
 }
 
 // commit runs fn in a durable read-write transaction and publishes its
