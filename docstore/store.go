@@ -52,8 +52,8 @@ type op struct {
 
 // once returns the result of f, calling it only the first time fn gets
 // here within one store call: fn runs more than once (read-only first,
-// for real; group-commit retries), and some steps, such as consuming a
-// one-time pagination token, must happen once. Runs take the same path
+// then for real; group-commit retries), and some steps, such as
+// consuming a one-time pagination token, must happen once. Runs take the same path
 // up to their first write, so the n-th call of a run is the n-th call of
 // the previous one: key and position together name it, and two batch
 // sub-requests with the same key stay two calls.
