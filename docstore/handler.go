@@ -32,6 +32,7 @@ type Handler struct {
 
 	mu           sync.RWMutex
 	capabilities map[string]any
+	healthChecks func() []HealthCheck
 }
 
 // NewHandler returns the API handler for store.
