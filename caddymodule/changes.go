@@ -145,6 +145,9 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 		srv.RegisterOnShutdown(c.live.shutdown)
 	}
 	c.live.onCleanup(c.live.shutdown)
+	if err := registerMetrics(ctx); err != nil {
+		return fmt.Errorf("changes: %v", err)
+	}
 	if c.Upstream != nil {
 		return c.provisionUpstream()
 	}

@@ -105,7 +105,7 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 		_ = releaseStore(storage)
 		return err
 	}
-	return nil
+	return registerMetrics(ctx)
 }
 
 // config translates the module's settings.

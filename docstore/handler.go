@@ -103,6 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.finish(req, resp)
 	h.write(w, req, resp)
+	countRequest(r.Method, req.path, resp.status)
 }
 
 // readRequest turns an HTTP request into an API request, reading the body

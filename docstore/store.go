@@ -57,6 +57,7 @@ func (s *Store) read(ctx context.Context, fn func(*op) error) error {
 // write runs fn in a durable read-write transaction and publishes its
 // events after the commit.
 func (s *Store) write(ctx context.Context, fn func(*op) error) error {
+	defer observeWrite(time.Now())
 	var events []Event
 	err := s.engine.Update(ctx, func(tx Tx) error {
 		o := &op{s: s, tx: tx, writable: true}
