@@ -3,6 +3,7 @@ package docstore
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,25 +29,59 @@ func Collectors() []prometheus.Collector { return []prometheus.Collector{request
 
 // countRequest counts one answered request.
 func countRequest(method, path string, status int) {
-	requests.WithLabelValues(routeClass(path), methodLabel(method), strconv.Itoa(status)).Inc()
+	requests.WithLabelValues(routeClass(path), methodLabel(method), statusLabel(status)).Inc()
+}
+
+// statusLabels are the codes' labels, made once.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(status int) string {
+	if status >= 0 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 // observeWrite times a write transaction: defer observeWrite(time.Now()).
 func observeWrite(start time.Time) { writeDuration.Observe(time.Since(start).Seconds()) }
 
 // routeClass names what a path below the prefix addresses without its
-// ids: "bucket", "records", "heartbeat", ... "unknown".
+// ids: "bucket", "records", "heartbeat", ... "unknown". It reads the
+// segments in place: counting must not cost the request an allocation.
 func routeClass(p string) string {
-	rt, ok := parseRoute(p)
+	if !strings.HasPrefix(p, "/buckets") {
+		if rt, ok := parseRoute(p); ok {
+			return rt.name
+		}
+		return "unknown"
+	}
+	var segs [6]string
+	n := 0
+	for rest := p[1:]; ; n++ {
+		seg, more, found := strings.Cut(rest, "/")
+		if seg == "" || n == len(segs) {
+			return "unknown"
+		}
+		segs[n] = seg
+		if !found {
+			n++
+			break
+		}
+		rest = more
+	}
+	r, ok := refFromSegments(segs[:n])
 	switch {
 	case !ok:
 		return "unknown"
-	case rt.name != "resource":
-		return rt.name
-	case rt.ref.ID == "":
-		return rt.ref.Kind + "s"
+	case r.ID == "":
+		return r.Kind + "s"
 	}
-	return rt.ref.Kind
+	return r.Kind
 }
 
 // methodLabel keeps the label's values to HTTP's methods.
