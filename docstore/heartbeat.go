@@ -69,10 +69,16 @@ func RunHealthChecks(ctx context.Context, checks []HealthCheck) map[string]bool 
 	}
 	status := make(map[string]bool, len(checks))
 	for i, c := range checks {
+		// A check that answered counts even when the deadline has
+		// passed meanwhile (waiting on a slower one).
 		ok := false
 		select {
 		case ok = <-results[i]:
-		case <-ctx.Done():
+		default:
+			select {
+			case ok = <-results[i]:
+			case <-ctx.Done():
+			}
 		}
 		if prev, seen := status[c.Name]; seen {
 			ok = ok && prev
