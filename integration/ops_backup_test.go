@@ -149,3 +149,43 @@ func TestBackupRefusals(t *testing.T) {
 		t.Fatalf("backup of a server without docstore: %v\n%s", err, out)
 	}
 }
+
+// TestBackupNamesTheStorage: with two storages open, the backup needs
+// --storage, and copies the one named.
+func TestBackupNamesTheStorage(t *testing.T) {
+	second := testserver.FreePort(t)
+	s := testserver.Start(t, fmt.Sprintf(`{
+	admin localhost:{admin}
+	http_port {port}
+	auto_https off
+	persist_config off
+}
+:{port} {
+	docstore {
+		storage bolt {dir}/one.db
+		insecure_allow_all
+		basicauth off
+		default_bucket off
+	}
+}
+:%d {
+	docstore {
+		storage bolt {dir}/two.db
+		insecure_allow_all
+		basicauth off
+		default_bucket off
+	}
+}
+`, second))
+	do(t, "PUT", fmt.Sprintf("http://127.0.0.1:%d/v1/buckets/only-in-two", second), "{}").expectStatus(t, 201)
+	target := filepath.Join(t.TempDir(), "two-backup.db")
+	out, err := backupCLI(t, s, target)
+	if err == nil || !strings.Contains(out, "HTTP 400") || !strings.Contains(out, "several storages are open") {
+		t.Fatalf("backup without --storage: %v\n%s", err, out)
+	}
+	if out, err := backupCLI(t, s, "--storage", filepath.Join(s.Dir(), "two.db"), target); err != nil {
+		t.Fatalf("backup --storage: %v\n%s", err, out)
+	}
+	restored := testserver.Start(t, strings.Replace(standalone, "{dir}/data.db", target, 1))
+	do(t, "GET", restored.URL()+"/v1/buckets/only-in-two", "").expectStatus(t, 200)
+}
