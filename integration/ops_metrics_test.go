@@ -203,7 +203,8 @@ func TestMetricsSidecarFailures(t *testing.T) {
 	if lag := metricValue(t, s, "changegate_sidecar_lag_seconds"); lag < 1 {
 		t.Fatalf("lag %gs with the upstream down for over a second", lag)
 	}
-	if p, f := metricValue(t, s, "changegate_sidecar_polls_total"), metricValue(t, s, "changegate_sidecar_poll_failures_total"); p < f {
+	// Failures first: a round counts as a poll before it counts as failed.
+	if f, p := metricValue(t, s, "changegate_sidecar_poll_failures_total"), metricValue(t, s, "changegate_sidecar_polls_total"); p < f {
 		t.Fatalf("polls %g < failures %g", p, f)
 	}
 }
