@@ -2,6 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +87,22 @@ func TestHeartbeatSidecarRedis(t *testing.T) {
 	do(t, "GET", hb, "").expect(t, 200, `{"cache":true,"permission":true,"redis":true,"storage":true,"upstream":true}`)
 	rd.Stop()
 	do(t, "GET", hb, "").expect(t, 503, `{"cache":true,"permission":true,"redis":false,"storage":true,"upstream":true}`)
+}
+
+// TestHeartbeatSidecarUnhealthyUpstream: an upstream that answers its
+// heartbeat 503 is "upstream":false, and its own keys say what failed.
+func TestHeartbeatSidecarUnhealthyUpstream(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/__heartbeat__", jsonAnswer(503, `{"storage":false,"permission":false,"cache":true,"note":"x"}`))
+	api := httptest.NewServer(mux)
+	t.Cleanup(api.Close)
+	side := testserver.Start(t, fmt.Sprintf(changesGlobal+`:{port} {
+	changes {
+		upstream %s/v1
+	}
+	reverse_proxy %s
+}
+`, api.URL, strings.TrimPrefix(api.URL, "http://")))
+	do(t, "GET", side.URL()+"/v1/__heartbeat__", "").
+		expect(t, 503, `{"cache":true,"permission":false,"storage":false,"upstream":false}`)
 }
