@@ -99,6 +99,7 @@ type Changes struct {
 	Upstream *ChangesUpstream `json:"upstream,omitempty"`
 
 	cfg     changes.Config
+	cfgID   configID
 	sidecar *sidecar
 	logger  *slog.Logger
 	live    *changesLive
@@ -132,6 +133,7 @@ func (Changes) CaddyModule() caddy.ModuleInfo {
 // is.
 func (c *Changes) Provision(ctx caddy.Context) error {
 	c.logger = ctx.Slogger()
+	c.cfgID = ctx.Done()
 	c.live = &changesLive{}
 	c.cfg = c.config()
 	if err := c.cfg.Validate(); err != nil {
@@ -143,6 +145,9 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 		srv.RegisterOnShutdown(c.live.shutdown)
 	}
 	c.live.onCleanup(c.live.shutdown)
+	if err := registerMetrics(ctx); err != nil {
+		return fmt.Errorf("changes: %v", err)
+	}
 	if c.Upstream != nil {
 		return c.provisionUpstream()
 	}

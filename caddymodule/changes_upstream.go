@@ -177,6 +177,9 @@ func (c *Changes) serveUpstream(w http.ResponseWriter, r *http.Request, next cad
 	if r.Method == http.MethodGet && r.URL.Path == c.cfg.Prefix+"/" {
 		return c.serveRoot(w, r, next)
 	}
+	if c.isHeartbeat(r) {
+		return c.serveHeartbeat(w, r, next)
+	}
 	if !upstream.Observes(c.cfg.Prefix, r.Method, r.URL.Path) {
 		return next.ServeHTTP(w, r)
 	}

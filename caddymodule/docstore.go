@@ -106,12 +106,13 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 		_ = releaseStore(storage)
 		return fmt.Errorf("docstore: %v", err)
 	}
+	d.handler.SetHealthChecks(func() []docstore.HealthCheck { return healthChecksOf(ctx.Done()) })
 	if d.unregister, err = registerDocstore(ctx, storage, d.handler, store); err != nil {
 		d.handler = nil
 		_ = releaseStore(storage)
 		return err
 	}
-	return nil
+	return registerMetrics(ctx)
 }
 
 // config translates the module's settings.

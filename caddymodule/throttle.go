@@ -146,6 +146,7 @@ func (t *Throttle) Provision(ctx caddy.Context) error {
 		return err
 	}
 	t.store, t.release, t.storeName = store, release, cfg.name()
+	t.reportHealth(ctx)
 	return registerThrottleMetrics(ctx.GetMetricsRegistry())
 }
 

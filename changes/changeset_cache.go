@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -85,6 +86,7 @@ func (s *State) changeset(k Key, since int64, tombstones bool, limit int) (rc *r
 // changeset is built from the previous one and the records changed
 // since, when there is one.
 func (s *State) readChangeset(k Key, since int64, tombstones bool, limit int) (*renderedChangeset, error) {
+	defer observeChangesetBuild(time.Now())
 	st := s.registry.Stamp(k)
 	if !tombstones {
 		since = 0

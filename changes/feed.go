@@ -198,6 +198,7 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 		w.Header().Set("Connection", "close")
 	}
 	f.fw.start()
+	defer feedOpened(fr.feed)()
 	f.sendRows()
 	if !over {
 		err = f.round(ctx)
@@ -238,6 +239,7 @@ func (f *feed) follow(ctx context.Context) bool {
 				timer.Reset(period)
 				continue
 			case <-ctx.Done():
+				feedGone.add(f.fr.feed, 1)
 				return false
 			case <-f.h.stop:
 				return true

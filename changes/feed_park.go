@@ -279,6 +279,7 @@ func (p *parkedFeed) release() {
 func (p *parkedFeed) conclude(reason parkReason) {
 	p.release()
 	if reason == reasonGone {
+		feedGone.add(feedLongpoll, 1)
 		p.close()
 		return
 	}
@@ -328,7 +329,8 @@ func (p *parkedFeed) sendThenClose(out []byte) {
 // a FIN after the answer, not a reset that could destroy it.
 func (p *parkedFeed) write(out []byte) {
 	_ = p.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
-	_, _ = p.conn.Write(out)
+	n, _ := p.conn.Write(out)
+	feedBytes.add(feedLongpoll, n)
 }
 
 // close closes the connection, which also ends its watch.

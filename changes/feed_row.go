@@ -4,6 +4,7 @@ import "encoding/json"
 
 // sendRows renders and sends the rows taken.
 func (f *feed) sendRows() {
+	feedRows.add(f.fr.feed, len(f.out))
 	for _, row := range f.out {
 		f.seq = append(f.seq[:0], "null"...)
 		if iv := f.fr.seqInterval; iv == 0 || (f.fr.limit-f.sent)%iv == 0 {

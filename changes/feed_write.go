@@ -127,6 +127,7 @@ func (fw *feedWriter) end(lastSeq []byte, pending int) {
 func (fw *feedWriter) write() {
 	if fw.err == nil && len(fw.buf) > 0 && !fw.head {
 		_, fw.err = fw.w.Write(fw.buf)
+		fw.countSent()
 	}
 	fw.buf = fw.buf[:0]
 }

@@ -75,6 +75,7 @@ func NewState(src Source, cacheBytes int64, logger *slog.Logger) (*State, error)
 		s.Close()
 		return nil, err
 	}
+	trackState(s)
 	return s, nil
 }
 
@@ -158,6 +159,7 @@ func (s *State) SetCacheBytes(n int64) {
 
 // Close stops following the source.
 func (s *State) Close() {
+	untrackState(s)
 	s.unsubscribe()
 	s.cancel()
 }

@@ -35,6 +35,7 @@ type Handler struct {
 
 	mu           sync.RWMutex
 	capabilities map[string]any
+	healthChecks func() []HealthCheck
 }
 
 // NewHandler returns the API handler for store.
@@ -105,6 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.finish(req, resp)
 	h.write(w, req, resp)
+	countRequest(r.Method, req.path, resp.status)
 }
 
 // readRequest turns an HTTP request into an API request, reading the body

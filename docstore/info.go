@@ -56,20 +56,6 @@ func (h *Handler) identityOf(ctx context.Context, userID string) (*identity, err
 	return id, err
 }
 
-// heartbeat answers GET /v1/__heartbeat__: 200 when storage answers, 503
-// otherwise.
-func (h *Handler) heartbeat(ctx context.Context) *response {
-	ok := h.store.engine.View(ctx, func(tx Tx) error {
-		_, _, err := tx.Timestamp("", KindBucket)
-		return err
-	}) == nil
-	status := http.StatusOK
-	if !ok {
-		status = http.StatusServiceUnavailable
-	}
-	return marshalResponse(status, map[string]bool{"storage": ok, "permission": ok, "cache": true})
-}
-
 // version answers GET /v1/__version__.
 func (h *Handler) version(*request) *response {
 	commit := "unknown"

@@ -103,6 +103,7 @@ func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 // commit runs fn in a durable read-write transaction and publishes its
 // events after the commit.
 func (s *Store) commit(ctx context.Context, kept map[string]bool, fn func(*op) error) error {
+	defer observeWrite(time.Now())
 	var events []Event
 	var fnErr error
 	err := s.engine.Update(ctx, func(tx Tx) error {

@@ -71,6 +71,7 @@ func (s *Source) round(ctx context.Context) error {
 		err = s.pollAll(ctx)
 	}
 	_ = s.check(err)
+	s.observeRound(err)
 	return err
 }
 

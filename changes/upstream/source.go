@@ -82,6 +82,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // Start begins polling the upstream in the background.
 func (s *Source) Start() {
 	if s.started.CompareAndSwap(false, true) {
+		lastSuccess.Store(s, time.Now())
 		go s.run()
 	}
 }
@@ -92,6 +93,7 @@ func (s *Source) Close() {
 	if s.started.Load() {
 		<-s.done
 	}
+	s.forgetRounds()
 }
 
 // Subscribe calls fn for every change the source learns from now on,
