@@ -280,7 +280,9 @@ func redirectSlash(req *request, prefix string) *response {
 	if q := req.query.Encode(); q != "" {
 		target += "?" + q
 	}
-	resp := newResponse(http.StatusTemporaryRedirect, nil)
+	ct, body := RedirectBody(req.header.Get("Accept"), target)
+	resp := newResponse(http.StatusTemporaryRedirect, body)
+	resp.header.Set("Content-Type", ct)
 	resp.header.Set("Location", req.origin+target)
 	resp.header.Set("Cache-Control", "max-age=3600")
 	resp.header.Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
