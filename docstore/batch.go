@@ -231,6 +231,15 @@ func (h *Handler) serveSub(o *op, parent *request, sub subRequest) (*response, e
 		return jsonResponse(http.StatusOK, []byte("{}")), nil
 	case rt.name == "version":
 		return h.onlyGet(req, h.version), nil
+	case rt.name == "accounts" && h.cfg.Accounts != nil:
+		var touched []string
+		resp, err := h.serveAccount(o, req, rt.ref, &touched)
+		o.afterCommit(func() {
+			for _, id := range touched {
+				h.verified.forget(id)
+			}
+		})
+		return resp, err
 	case rt.name != "resource":
 		return errorResponse(errUnknownPath()), nil
 	}

@@ -2,7 +2,10 @@ package docstore
 
 import (
 	"errors"
+	"fmt"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Config holds the settings of the Kinto-compatible API, named after
@@ -63,6 +66,27 @@ type Config struct {
 	DefaultBucket bool
 	// PermissionsEndpoint enables GET /v1/permissions.
 	PermissionsEndpoint bool
+	// Accounts, when set, enables Kinto's accounts plugin: /accounts and
+	// Basic authentication against them.
+	Accounts *AccountsConfig
+}
+
+// AccountsConfig holds the settings of the accounts feature, named
+// after Kinto's.
+type AccountsConfig struct {
+	// CreatePrincipals may create accounts (account_create_principals).
+	CreatePrincipals []string
+	// WritePrincipals administer every account
+	// (account_write_principals).
+	WritePrincipals []string
+	// ReadPrincipals may read every account (account_read_principals).
+	ReadPrincipals []string
+	// CacheTTL is how long verified credentials are trusted without
+	// bcrypt, refreshed on each use (account_cache_ttl_seconds, 30 s).
+	CacheTTL time.Duration
+	// BcryptCost is the cost of new password hashes. Default:
+	// bcrypt.DefaultCost.
+	BcryptCost int
 }
 
 // withDefaults fills the zero values with Kinto's defaults.
@@ -100,6 +124,16 @@ func (c Config) withDefaults() Config {
 	if c.BucketCreatePrincipals == nil {
 		c.BucketCreatePrincipals = []string{Authenticated}
 	}
+	if c.Accounts != nil {
+		a := *c.Accounts
+		if a.CacheTTL == 0 {
+			a.CacheTTL = 30 * time.Second
+		}
+		if a.BcryptCost == 0 {
+			a.BcryptCost = bcrypt.DefaultCost
+		}
+		c.Accounts = &a
+	}
 	return c
 }
 
@@ -110,6 +144,9 @@ func (c Config) validate() error {
 	}
 	if c.DefaultBucket && c.UserIDHMACSecret == "" {
 		return errors.New("the default bucket needs a userid_hmac_secret")
+	}
+	if a := c.Accounts; a != nil && (a.BcryptCost < bcrypt.MinCost || a.BcryptCost > bcrypt.MaxCost) {
+		return fmt.Errorf("accounts: bcrypt cost %d is not between %d and %d", a.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	return nil
 }

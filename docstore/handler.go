@@ -29,6 +29,9 @@ type Handler struct {
 	// basicIDs remembers the user ids of recent basicauth credentials:
 	// an HMAC per request is a measurable share of a record GET.
 	basicIDs *lru.Cache[string, string]
+	// verified caches account credentials that passed bcrypt (nil
+	// without the accounts feature).
+	verified *verifiedCache
 
 	mu           sync.RWMutex
 	capabilities map[string]any
@@ -55,10 +58,19 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	if logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Accounts != nil {
+		if h.verified, err = newVerifiedCache(cfg.Accounts.CacheTTL); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range builtinCapabilities {
 		if c.enabled(cfg) {
 			h.AddCapability(c.name, map[string]any{"description": c.description, "url": c.url})
 		}
+	}
+	if cfg.Accounts != nil {
+		// Kinto's accounts plugin announces it validates no schema.
+		h.capabilities["accounts"].(map[string]any)["validation_enabled"] = false
 	}
 	return h, nil
 }
@@ -81,6 +93,9 @@ var builtinCapabilities = []struct {
 	{"flush_endpoint", "The __flush__ endpoint can be used to remove all data from all backends.",
 		"https://kinto.readthedocs.io/en/latest/api/1.x/flush.html",
 		func(c Config) bool { return c.FlushEnabled }},
+	{"accounts", "Manage user accounts.",
+		"https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html",
+		func(c Config) bool { return c.Accounts != nil }},
 }
 
 // Store returns the store the handler serves.
@@ -196,6 +211,8 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.batch(ctx, req)
 	case "permissions":
 		return h.permissionsList(ctx, req)
+	case "accounts":
+		return h.accountsEndpoint(ctx, req, rt.ref)
 	}
 	return h.resource(ctx, req, rt.ref)
 }

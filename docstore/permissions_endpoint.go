@@ -114,11 +114,40 @@ func (h *Handler) collectPermissions(o *op, id *identity) ([]permissionEntry, er
 	if h.cfg.InsecureAllowAll || id.holds(h.cfg.BucketCreatePrincipals) {
 		root = append(root, "bucket:create")
 	}
+	if a := h.cfg.Accounts; a != nil {
+		if out, err = appendAccountEntries(o, out, id); err != nil {
+			return nil, err
+		}
+		if id.holds(a.CreatePrincipals) {
+			root = append(root, "account:create")
+		}
+	}
 	if len(root) > 0 {
 		out = append(out, permissionEntry{uri: "/", keys: []string{"uri", "resource_name", "permissions"},
 			values: map[string]any{"uri": "/", "resource_name": "root", "permissions": orderPermissions(root)}})
 	}
 	return out, nil
+}
+
+// appendAccountEntries adds the accounts whose permissions name the
+// caller.
+func appendAccountEntries(o *op, out []permissionEntry, id *identity) ([]permissionEntry, error) {
+	var ids []string
+	err := o.tx.Timestamps(KindAccount, func(parent string, _ int64) error {
+		ids = append(ids, parent)
+		return nil
+	})
+	for _, aid := range ids {
+		r := ref{Kind: KindAccount, ID: aid}
+		obj, err := o.get(r)
+		if err != nil {
+			return nil, err
+		}
+		if obj != nil {
+			out = appendEntry(out, id, r, obj)
+		}
+	}
+	return out, err
 }
 
 // appendEntry adds r's entry when obj's permissions name one of the
@@ -137,9 +166,9 @@ func appendEntry(out []permissionEntry, id *identity, r ref, obj *Object) []perm
 		values: map[string]any{"uri": r.uri(), "resource_name": r.Kind, "permissions": orderPermissions(held)}}
 	add := func(k, v string) { e.keys = append(e.keys, k); e.values[k] = v }
 	switch r.Kind {
-	case KindBucket:
+	case KindBucket, KindAccount:
 		add("id", r.ID)
-		add("bucket_id", r.ID)
+		add(r.Kind+"_id", r.ID)
 	case KindRecord:
 		add("bucket_id", r.Bucket)
 		add("collection_id", r.Collection)

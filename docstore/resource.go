@@ -31,6 +31,9 @@ func (r ref) parent() string {
 	switch r.Kind {
 	case KindBucket:
 		return ""
+	case KindAccount:
+		// Kinto's accounts plugin files each account under its own id.
+		return r.ID
 	case KindRecord:
 		return CollectionURI(r.Bucket, r.Collection)
 	default:
@@ -47,6 +50,8 @@ func (r ref) uri() string {
 		return CollectionURI(r.Bucket, r.ID)
 	case KindGroup:
 		return BucketURI(r.Bucket) + "/groups/" + r.ID
+	case KindAccount:
+		return "/accounts/" + r.ID
 	default:
 		return CollectionURI(r.Bucket, r.Collection) + "/records/" + r.ID
 	}
@@ -95,6 +100,11 @@ func parseRoute(p string) (rt route, ok bool) {
 		return route{name: "batch"}, true
 	case "/permissions":
 		return route{name: "permissions"}, true
+	case "/accounts":
+		return route{name: "accounts", ref: ref{Kind: KindAccount}}, true
+	}
+	if id, ok := strings.CutPrefix(p, "/accounts/"); ok && id != "" && !strings.Contains(id, "/") {
+		return route{name: "accounts", ref: ref{Kind: KindAccount, ID: id}}, true
 	}
 	if !strings.HasPrefix(p, "/buckets") {
 		return route{}, false

@@ -42,7 +42,13 @@ type op struct {
 	// seen caches the objects read by ref: permission checks, parent
 	// checks and handlers all read the same bucket and collection.
 	seen map[ref]*Object
+	// after runs once the transaction has committed.
+	after []func()
 }
+
+// afterCommit runs f once the write transaction has committed (never if
+// it does not).
+func (o *op) afterCommit(f func()) { o.after = append(o.after, f) }
 
 // read runs fn in a read-only transaction, upgrading to a write
 // transaction when fn needs to initialise a list timestamp.
@@ -58,16 +64,20 @@ func (s *Store) read(ctx context.Context, fn func(*op) error) error {
 // events after the commit.
 func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 	var events []Event
+	var after []func()
 	err := s.engine.Update(ctx, func(tx Tx) error {
 		o := &op{s: s, tx: tx, writable: true}
 		err := fn(o)
-		events = o.events
+		events, after = o.events, o.after
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.hub.Publish(events)
+	for _, f := range after {
+		f()
+	}
 	return nil
 }
 
@@ -120,6 +130,10 @@ func (o *op) put(r ref, obj *Object) error {
 		return err
 	}
 	o.remember(r.withID(obj.ID), obj)
+	if r.Kind == KindAccount {
+		// Accounts are not part of any bucket: no change to announce.
+		return nil
+	}
 	o.events = append(o.events, r.withID(obj.ID).event(obj.LastModified, obj.Deleted))
 	return nil
 }

@@ -1,0 +1,44 @@
+package caddymodule
+
+import (
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/changegate/changegate/docstore"
+)
+
+// Plugins are the docstore's counterparts of Kinto's optional plugins.
+type Plugins struct {
+	// Accounts enables kinto.plugins.accounts: /v1/accounts, and Basic
+	// authentication against the stored accounts before basicauth.
+	Accounts *AccountsOptions `json:"accounts,omitempty"`
+}
+
+// AccountsOptions are the accounts settings, named after Kinto's.
+type AccountsOptions struct {
+	// CreatePrincipals may create accounts (account_create_principals).
+	CreatePrincipals []string `json:"create_principals,omitempty"`
+	// WritePrincipals administer every account (account_write_principals).
+	WritePrincipals []string `json:"write_principals,omitempty"`
+	// ReadPrincipals may read every account (account_read_principals).
+	ReadPrincipals []string `json:"read_principals,omitempty"`
+	// CacheTTL is how long verified credentials skip bcrypt
+	// (account_cache_ttl_seconds). Default: 30s.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+	// BcryptCost is the cost of new password hashes. Default: 10.
+	BcryptCost int `json:"bcrypt_cost,omitempty"`
+}
+
+// apply copies the plugin settings into the docstore configuration.
+func (p Plugins) apply(cfg *docstore.Config) {
+	if a := p.Accounts; a != nil {
+		cfg.Accounts = &docstore.AccountsConfig{
+			CreatePrincipals: a.CreatePrincipals,
+			WritePrincipals:  a.WritePrincipals,
+			ReadPrincipals:   a.ReadPrincipals,
+			CacheTTL:         time.Duration(a.CacheTTL),
+			BcryptCost:       a.BcryptCost,
+		}
+	}
+}
