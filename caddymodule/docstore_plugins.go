@@ -13,6 +13,18 @@ type Plugins struct {
 	// Accounts enables kinto.plugins.accounts: /v1/accounts, and Basic
 	// authentication against the stored accounts before basicauth.
 	Accounts *AccountsOptions `json:"accounts,omitempty"`
+	// History enables kinto.plugins.history: /v1/buckets/{bid}/history
+	// and collection snapshots.
+	History *HistoryOptions `json:"history,omitempty"`
+}
+
+// HistoryOptions are the history settings.
+type HistoryOptions struct {
+	// ExcludeResources are bucket, collection or object URIs whose
+	// changes are not recorded (history.exclude_resources).
+	ExcludeResources []string `json:"exclude_resources,omitempty"`
+	// MaxEntries bounds the entries kept per bucket (0: no bound).
+	MaxEntries int `json:"max_entries,omitempty"`
 }
 
 // AccountsOptions are the accounts settings, named after Kinto's.
@@ -40,5 +52,8 @@ func (p Plugins) apply(cfg *docstore.Config) {
 			CacheTTL:         time.Duration(a.CacheTTL),
 			BcryptCost:       a.BcryptCost,
 		}
+	}
+	if hi := p.History; hi != nil {
+		cfg.History = &docstore.HistoryConfig{ExcludeResources: hi.ExcludeResources, MaxEntries: hi.MaxEntries}
 	}
 }

@@ -13,6 +13,10 @@ import (
 //		cache_ttl <duration>
 //		bcrypt_cost <n>
 //	}
+//	history {
+//		exclude_resources <uri...>
+//		max_entries <n>
+//	}
 func (p *Plugins) unmarshal(disp *caddyfile.Dispenser, name string) error {
 	if disp.NextArg() {
 		return disp.ArgErr()
@@ -21,6 +25,9 @@ func (p *Plugins) unmarshal(disp *caddyfile.Dispenser, name string) error {
 	case "accounts":
 		p.Accounts = &AccountsOptions{}
 		return unmarshalNested(disp, p.Accounts.unmarshalOption)
+	case "history":
+		p.History = &HistoryOptions{}
+		return unmarshalNested(disp, p.History.unmarshalOption)
 	}
 	return disp.Errf("unrecognized docstore plugin '%s'", name)
 }
@@ -35,7 +42,7 @@ func unmarshalNested(disp *caddyfile.Dispenser, option func(*caddyfile.Dispenser
 	return nil
 }
 
-// principalsArg reads one or more principals.
+// principalsArg reads one or more principals (or URIs).
 func principalsArg(disp *caddyfile.Dispenser) ([]string, error) {
 	args := disp.RemainingArgs()
 	if len(args) == 0 {
@@ -59,6 +66,19 @@ func (a *AccountsOptions) unmarshalOption(disp *caddyfile.Dispenser, opt string)
 		a.BcryptCost, err = intArg(disp)
 	default:
 		return disp.Errf("unrecognized accounts option '%s'", opt)
+	}
+	return err
+}
+
+func (hi *HistoryOptions) unmarshalOption(disp *caddyfile.Dispenser, opt string) error {
+	var err error
+	switch opt {
+	case "exclude_resources":
+		hi.ExcludeResources, err = principalsArg(disp)
+	case "max_entries":
+		hi.MaxEntries, err = intArg(disp)
+	default:
+		return disp.Errf("unrecognized history option '%s'", opt)
 	}
 	return err
 }

@@ -240,6 +240,8 @@ func (h *Handler) serveSub(o *op, parent *request, sub subRequest) (*response, e
 			}
 		})
 		return resp, err
+	case (rt.name == "history" || rt.name == "snapshot") && h.cfg.History != nil:
+		return h.serveHistory(o, req, rt.name, rt.ref)
 	case rt.name != "resource":
 		return errorResponse(errUnknownPath()), nil
 	}

@@ -69,6 +69,9 @@ type Config struct {
 	// Accounts, when set, enables Kinto's accounts plugin: /accounts and
 	// Basic authentication against them.
 	Accounts *AccountsConfig
+	// History, when set, enables Kinto's history plugin: every write in
+	// a bucket is recorded in /buckets/{bid}/history.
+	History *HistoryConfig
 }
 
 // AccountsConfig holds the settings of the accounts feature, named

@@ -68,6 +68,9 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 			h.AddCapability(c.name, map[string]any{"description": c.description, "url": c.url})
 		}
 	}
+	if cfg.History != nil {
+		h.AddCapability("history", historyCapability(cfg.History))
+	}
 	if cfg.Accounts != nil {
 		// Kinto's accounts plugin announces it validates no schema.
 		h.capabilities["accounts"].(map[string]any)["validation_enabled"] = false
@@ -213,6 +216,8 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.permissionsList(ctx, req)
 	case "accounts":
 		return h.accountsEndpoint(ctx, req, rt.ref)
+	case "history", "snapshot":
+		return h.historyEndpoint(ctx, req, rt.name, rt.ref)
 	}
 	return h.resource(ctx, req, rt.ref)
 }

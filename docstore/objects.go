@@ -14,6 +14,7 @@ import (
 // The error is for failures that must abort the transaction; Kinto errors
 // come back as responses.
 func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
+	o.actor, o.history = req.userID, h.cfg.History
 	resp, err := h.routeResource(o, req, r)
 	if err != nil {
 		if ke, ok := err.(*Error); ok {

@@ -52,6 +52,8 @@ func (r ref) uri() string {
 		return BucketURI(r.Bucket) + "/groups/" + r.ID
 	case KindAccount:
 		return "/accounts/" + r.ID
+	case KindHistory:
+		return BucketURI(r.Bucket) + "/history/" + r.ID
 	default:
 		return CollectionURI(r.Bucket, r.Collection) + "/records/" + r.ID
 	}
@@ -115,6 +117,9 @@ func parseRoute(p string) (rt route, ok bool) {
 			return route{}, false
 		}
 	}
+	if rt, ok := historyRoute(seg); ok {
+		return rt, true
+	}
 	r, ok := refFromSegments(seg)
 	return route{name: "resource", ref: r}, ok
 }
@@ -142,4 +147,21 @@ func refFromSegments(seg []string) (ref, bool) {
 		return ref{Kind: KindRecord, Bucket: seg[1], Collection: seg[3], ID: seg[5]}, true
 	}
 	return ref{}, false
+}
+
+// historyRoute reads buckets/{b}/history and the snapshot path
+// buckets/{b}/snapshot/collections/{c}@{timestamp} (the timestamp goes in
+// the ref's ID).
+func historyRoute(seg []string) (route, bool) {
+	switch {
+	case len(seg) == 3 && seg[2] == "history":
+		return route{name: "history", ref: ref{Kind: KindHistory, Bucket: seg[1]}}, true
+	case len(seg) == 5 && seg[2] == "snapshot" && seg[3] == "collections":
+		cid, at, ok := strings.Cut(seg[4], "@")
+		if !ok {
+			return route{}, false
+		}
+		return route{name: "snapshot", ref: ref{Kind: KindRecord, Bucket: seg[1], Collection: cid, ID: at}}, true
+	}
+	return route{}, false
 }

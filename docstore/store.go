@@ -44,6 +44,11 @@ type op struct {
 	seen map[ref]*Object
 	// after runs once the transaction has committed.
 	after []func()
+	// actor is the user id the writes are credited to ("" anonymous),
+	// and history the history settings (nil: not tracked); the handler
+	// sets both for each request it serves.
+	actor   string
+	history *HistoryConfig
 }
 
 // afterCommit runs f once the write transaction has committed (never if
@@ -126,16 +131,25 @@ func (o *op) bumpTimestamp(parent, kind string, requested int64) (int64, error) 
 
 // put stores obj under r's list and records the event.
 func (o *op) put(r ref, obj *Object) error {
+	r = r.withID(obj.ID)
+	existed := false
+	if o.history != nil && r.Kind != KindAccount {
+		prev, err := o.get(r)
+		if err != nil {
+			return err
+		}
+		existed = prev != nil
+	}
 	if err := o.tx.Put(r.parent(), r.Kind, obj); err != nil {
 		return err
 	}
-	o.remember(r.withID(obj.ID), obj)
+	o.remember(r, obj)
 	if r.Kind == KindAccount {
 		// Accounts are not part of any bucket: no change to announce.
 		return nil
 	}
-	o.events = append(o.events, r.withID(obj.ID).event(obj.LastModified, obj.Deleted))
-	return nil
+	o.events = append(o.events, r.event(obj.LastModified, obj.Deleted))
+	return o.trackHistory(r, obj, existed)
 }
 
 // get returns the live object r names, or nil.
