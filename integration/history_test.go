@@ -55,7 +55,7 @@ func TestHistory(t *testing.T) {
 	if len(entries) != 4 {
 		t.Fatalf("%d entries: %s", len(entries), list.body)
 	}
-	first := normalizeHistory(list.body[len(`{"data":[`):strings.Index(list.body, `},{"date"`)+1])
+	first := normalizeHistory(list.body[len(`{"data":[`) : strings.Index(list.body, `},{"date"`)+1])
 	aliceID := userID("alice")
 	want := fmt.Sprintf(`{"date":"DATE","target":{"data":{"foo":42,"id":"rec","last_modified":%d},"permissions":{"write":[%q]}},`+
 		`"action":"create","uri":"/buckets/test/collections/col/records/rec","user_id":%q,"resource_name":"record",`+
