@@ -16,6 +16,28 @@ type Plugins struct {
 	// History enables kinto.plugins.history: /v1/buckets/{bid}/history
 	// and collection snapshots.
 	History *HistoryOptions `json:"history,omitempty"`
+	// Attachments enables the kinto-attachment API: files attached to
+	// records, stored in a local folder and served under base_url's path.
+	Attachments *AttachmentsOptions `json:"attachments,omitempty"`
+}
+
+// AttachmentsOptions are the attachments settings (kinto-attachment's,
+// for a local folder).
+type AttachmentsOptions struct {
+	// Folder is where files are stored. Required.
+	Folder string `json:"folder,omitempty"`
+	// BaseURL is the files' public URL. Required.
+	BaseURL string `json:"base_url,omitempty"`
+	// MaxSize bounds a file, in bytes. Default: 10 MiB.
+	MaxSize int64 `json:"max_size,omitempty"`
+	// Extensions allowed ("any" by default; "default", "images+pdf"...).
+	Extensions string `json:"extensions,omitempty"`
+	// Mimetypes allow-lists media types ("image/*"); none means any.
+	Mimetypes []string `json:"mimetypes,omitempty"`
+	// Gzip stores files gzipped, with the original's metadata.
+	Gzip bool `json:"gzip,omitempty"`
+	// KeepOldFiles keeps replaced files on disk (no longer served).
+	KeepOldFiles bool `json:"keep_old_files,omitempty"`
 }
 
 // HistoryOptions are the history settings.
@@ -55,5 +77,9 @@ func (p Plugins) apply(cfg *docstore.Config) {
 	}
 	if hi := p.History; hi != nil {
 		cfg.History = &docstore.HistoryConfig{ExcludeResources: hi.ExcludeResources, MaxEntries: hi.MaxEntries}
+	}
+	if a := p.Attachments; a != nil {
+		cfg.Attachments = &docstore.AttachmentsConfig{Folder: a.Folder, BaseURL: a.BaseURL, MaxSize: a.MaxSize,
+			Extensions: a.Extensions, Mimetypes: a.Mimetypes, Gzip: a.Gzip, KeepOldFiles: a.KeepOldFiles}
 	}
 }

@@ -17,6 +17,15 @@ import (
 //		exclude_resources <uri...>
 //		max_entries <n>
 //	}
+//	attachments {
+//		folder <dir>
+//		base_url <url>
+//		max_size <size>
+//		extensions <groups>
+//		mimetypes <type...>
+//		gzip
+//		keep_old_files
+//	}
 func (p *Plugins) unmarshal(disp *caddyfile.Dispenser, name string) error {
 	if disp.NextArg() {
 		return disp.ArgErr()
@@ -28,6 +37,9 @@ func (p *Plugins) unmarshal(disp *caddyfile.Dispenser, name string) error {
 	case "history":
 		p.History = &HistoryOptions{}
 		return unmarshalNested(disp, p.History.unmarshalOption)
+	case "attachments":
+		p.Attachments = &AttachmentsOptions{}
+		return unmarshalNested(disp, p.Attachments.unmarshalOption)
 	}
 	return disp.Errf("unrecognized docstore plugin '%s'", name)
 }
@@ -79,6 +91,29 @@ func (hi *HistoryOptions) unmarshalOption(disp *caddyfile.Dispenser, opt string)
 		hi.MaxEntries, err = intArg(disp)
 	default:
 		return disp.Errf("unrecognized history option '%s'", opt)
+	}
+	return err
+}
+
+func (a *AttachmentsOptions) unmarshalOption(disp *caddyfile.Dispenser, opt string) error {
+	var err error
+	switch opt {
+	case "folder":
+		a.Folder, err = singleArg(disp)
+	case "base_url":
+		a.BaseURL, err = singleArg(disp)
+	case "max_size":
+		a.MaxSize, err = sizeArg(disp)
+	case "extensions":
+		a.Extensions, err = singleArg(disp)
+	case "mimetypes":
+		a.Mimetypes, err = principalsArg(disp)
+	case "gzip":
+		a.Gzip, err = true, noArgs(disp)
+	case "keep_old_files":
+		a.KeepOldFiles, err = true, noArgs(disp)
+	default:
+		return disp.Errf("unrecognized attachments option '%s'", opt)
 	}
 	return err
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// History, when set, enables Kinto's history plugin: every write in
 	// a bucket is recorded in /buckets/{bid}/history.
 	History *HistoryConfig
+	// Attachments, when set, enables the kinto-attachment API: files
+	// attached to records, stored under a local folder.
+	Attachments *AttachmentsConfig
 }
 
 // AccountsConfig holds the settings of the accounts feature, named
@@ -137,6 +140,16 @@ func (c Config) withDefaults() Config {
 		}
 		c.Accounts = &a
 	}
+	if c.Attachments != nil {
+		a := *c.Attachments
+		if a.MaxSize == 0 {
+			a.MaxSize = 10 << 20
+		}
+		if a.Extensions == "" {
+			a.Extensions = "any"
+		}
+		c.Attachments = &a
+	}
 	return c
 }
 
@@ -147,6 +160,9 @@ func (c Config) validate() error {
 	}
 	if c.DefaultBucket && c.UserIDHMACSecret == "" {
 		return errors.New("the default bucket needs a userid_hmac_secret")
+	}
+	if a := c.Attachments; a != nil && (a.Folder == "" || a.BaseURL == "") {
+		return errors.New("attachments need a folder and a base_url")
 	}
 	if a := c.Accounts; a != nil && (a.BcryptCost < bcrypt.MinCost || a.BcryptCost > bcrypt.MaxCost) {
 		return fmt.Errorf("accounts: bcrypt cost %d is not between %d and %d", a.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)

@@ -71,6 +71,11 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	if cfg.History != nil {
 		h.AddCapability("history", historyCapability(cfg.History))
 	}
+	if a := cfg.Attachments; a != nil {
+		h.AddCapability("attachments", map[string]any{"description": "Add file attachments to records",
+			"url": "https://github.com/Kinto/kinto-attachment/", "version": "7.0.0",
+			"base_url": strings.TrimSuffix(a.BaseURL, "/") + "/"})
+	}
 	if cfg.Accounts != nil {
 		// Kinto's accounts plugin announces it validates no schema.
 		h.capabilities["accounts"].(map[string]any)["validation_enabled"] = false
@@ -114,6 +119,10 @@ func (h *Handler) AddCapability(name string, value map[string]any) {
 
 // ServeHTTP answers one HTTP request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a := h.cfg.Attachments; a != nil && strings.HasPrefix(r.URL.Path, a.servePath()) && r.Method != http.MethodOptions {
+		h.serveAttachment(w, r)
+		return
+	}
 	req, resp := h.readRequest(w, r)
 	if resp == nil {
 		resp = h.dispatch(r.Context(), req)
@@ -147,14 +156,19 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 		return req, errorResponse(NewError(http.StatusLengthRequired, ErrnoMissingContentLength,
 			"Content-Length header was not provided"))
 	}
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
+	limit := h.cfg.MaxBodyBytes
+	if a := h.cfg.Attachments; a != nil && strings.HasSuffix(req.path, "/attachment") {
+		// An upload: the file, and room for the form around it.
+		limit = max(limit, a.MaxSize+1<<20)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if r.ContentLength > limit {
+		return req, errorResponse(errTooLarge(limit))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
+		return req, errorResponse(errTooLarge(limit))
 	case err != nil:
 		return req, errorResponse(Invalid(ValidationDetail{Location: "body", Description: "reading the request body: " + err.Error(), Nameless: true}))
 	}
@@ -218,6 +232,10 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.accountsEndpoint(ctx, req, rt.ref)
 	case "history", "snapshot":
 		return h.historyEndpoint(ctx, req, rt.name, rt.ref)
+	case "attachment":
+		resp := h.attachmentEndpoint(ctx, req, rt.ref)
+		resp.expose = exposeDefault
+		return resp
 	}
 	return h.resource(ctx, req, rt.ref)
 }

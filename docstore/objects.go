@@ -14,7 +14,7 @@ import (
 // The error is for failures that must abort the transaction; Kinto errors
 // come back as responses.
 func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
-	o.actor, o.history = req.userID, h.cfg.History
+	h.prepare(o, req)
 	resp, err := h.routeResource(o, req, r)
 	if err != nil {
 		if ke, ok := err.(*Error); ok {
@@ -338,6 +338,9 @@ func clientTimestamp(raw json.RawMessage) int64 {
 // Kinto's on_buckets_deleted / on_collections_deleted do).
 func (o *op) remove(r ref, requested int64) (*Object, error) {
 	if err := o.beforeRemove(r); err != nil {
+		return nil, err
+	}
+	if err := o.removeAttachments(r); err != nil {
 		return nil, err
 	}
 	ts, err := o.bumpTimestamp(r.parent(), r.Kind, requested)

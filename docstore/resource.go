@@ -120,6 +120,9 @@ func parseRoute(p string) (rt route, ok bool) {
 	if rt, ok := historyRoute(seg); ok {
 		return rt, true
 	}
+	if len(seg) == 7 && seg[2] == "collections" && seg[4] == "records" && seg[6] == "attachment" {
+		return route{name: "attachment", ref: ref{Kind: KindRecord, Bucket: seg[1], Collection: seg[3], ID: seg[5]}}, true
+	}
 	r, ok := refFromSegments(seg)
 	return route{name: "resource", ref: r}, ok
 }

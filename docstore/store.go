@@ -49,6 +49,10 @@ type op struct {
 	// sets both for each request it serves.
 	actor   string
 	history *HistoryConfig
+	// attachments are the attachments settings (nil: off), and
+	// removeFile deletes a file once the transaction commits.
+	attachments *AttachmentsConfig
+	removeFile  func(path string)
 }
 
 // afterCommit runs f once the write transaction has committed (never if
