@@ -39,6 +39,7 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 	if h.cfg.Attachments == nil {
 		return errorResponse(errUnknownPath())
 	}
+	r, personal := h.personalBucket(req, r)
 	var up *upload
 	switch req.method {
 	case http.MethodPost:
@@ -58,6 +59,16 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 	var resp *response
 	err := h.store.write(ctx, func(o *op) error {
 		var err error
+		h.prepare(o, req)
+		if personal && !h.cfg.Readonly {
+			// The personal bucket and its collection come into being on
+			// first use, as for any record written there.
+			for _, own := range []ref{{Kind: KindBucket, ID: r.Bucket}, {Kind: KindCollection, Bucket: r.Bucket, ID: r.Collection}} {
+				if err := o.ensure(own, req.userID); err != nil {
+					return err
+				}
+			}
+		}
 		resp, err = h.serveAttachmentWrite(o, req, r, up)
 		return err
 	})

@@ -16,6 +16,7 @@ func (h *Handler) historyEndpoint(ctx context.Context, req *request, name string
 	if h.cfg.History == nil {
 		return errorResponse(errUnknownPath())
 	}
+	r, _ = h.personalBucket(req, r)
 	var resp *response
 	run := h.store.read
 	if !req.isRead() {
