@@ -72,6 +72,9 @@ type Docstore struct {
 	// RetryAfter is the Retry-After value (seconds) of 503 and 409
 	// answers. Default: 3.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Plugins enables Kinto's optional plugins (accounts, history,
+	// attachments); all off by default.
+	Plugins
 
 	handler    *docstore.Handler
 	storage    StorageConfig
@@ -117,7 +120,7 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 
 // config translates the module's settings.
 func (d *Docstore) config() docstore.Config {
-	return docstore.Config{
+	cfg := docstore.Config{
 		Prefix:                 d.Prefix,
 		BatchMaxRequests:       d.BatchMaxRequests,
 		PaginateBy:             d.PaginateBy,
@@ -140,6 +143,8 @@ func (d *Docstore) config() docstore.Config {
 		BucketCreatePrincipals: d.BucketCreatePrincipals,
 		PermissionsEndpoint:    d.PermissionsEndpoint,
 	}
+	d.Plugins.apply(&cfg)
+	return cfg
 }
 
 // Cleanup releases this config's use of the storage.

@@ -33,6 +33,9 @@ func init() {
 //		backoff <seconds> [<percentage>]
 //		eos <YYYY-MM-DD> [<message> [<url>]]
 //		retry_after <seconds>
+//		accounts { ... }     (see Plugins.unmarshal)
+//		history { ... }
+//		attachments { ... }
 //	}
 func (d *Docstore) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	return unmarshalBlock(disp, func(string) error { return d.unmarshalOption(disp) })
@@ -92,6 +95,8 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		err = d.unmarshalEOS(disp)
 	case "retry_after":
 		d.RetryAfter, err = intArg(disp)
+	case "accounts", "history", "attachments":
+		err = d.Plugins.unmarshal(disp, opt)
 	default:
 		return disp.Errf("unrecognized docstore option '%s'", opt)
 	}

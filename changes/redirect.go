@@ -1,10 +1,11 @@
 package changes
 
 import (
-	"html"
 	"math/big"
 	"net/http"
 	"strings"
+
+	"github.com/changegate/changegate/docstore"
 )
 
 // These answers keep the number of distinct monitor URLs small, so a CDN
@@ -84,14 +85,8 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, 
 	if len(ps) > 0 {
 		location += "?" + ps.encode()
 	}
+	ct, body := docstore.RedirectBody(r.Header.Get("Accept"), location)
 	w.Header().Set("Location", location)
-	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-	h.send(w, r, http.StatusTemporaryRedirect, expose, []byte(redirectBody(location)))
-}
-
-// redirectBody is WebOb's HTML body of a 307.
-func redirectBody(location string) string {
-	return "<html>\n <head>\n  <title>307 Temporary Redirect</title>\n </head>\n <body>\n" +
-		"  <h1>307 Temporary Redirect</h1>\n  The resource has been moved to " + html.EscapeString(location) +
-		"; you should be redirected automatically.\n\n\n </body>\n</html>"
+	w.Header().Set("Content-Type", ct)
+	h.send(w, r, http.StatusTemporaryRedirect, expose, body)
 }

@@ -25,6 +25,8 @@ var DefaultRequire = []string{http.MethodPut, http.MethodPatch, http.MethodDelet
 //     428 before it reaches the upstream;
 //   - GET and HEAD answers that would be 2xx are checked against their
 //     ETag and Last-Modified (RFC 9110 §13.2.2), giving 304 or 412;
+//     on Kinto routes the handler below owns If-Match and If-None-Match,
+//     so only the date preconditions are evaluated there;
 //     a 200 JSON answer without ETag gets one computed from its bytes
 //     when Hash is on (not on Kinto routes);
 //   - on Kinto routes, ETags keep Kinto's quoted-integer form: encode's
@@ -117,13 +119,25 @@ func (ex *exchange) decide(status int, canHold bool) render.Mode {
 		ex.echoSentTag(hd)
 		return render.Pass
 	}
-	if !ex.safe || status < 200 || status > 299 {
+	if !ex.safe || status < 200 || status > 299 || ex.answeredBelow() {
 		return render.Pass
 	}
 	if canHold && ex.hashable(status, hd) {
 		return render.Hold
 	}
 	return ex.settle()
+}
+
+// answeredBelow reports whether the handler below already decided the
+// request's preconditions: a Kinto server evaluates If-Match and
+// If-None-Match itself, and some of its routes deliberately answer 200
+// where a generic evaluation would say 304 (the changes plugin's monitor
+// list answers {"data":[]} to a matching If-None-Match). Deciding them
+// again here would change its answers. Date preconditions, which Kinto
+// ignores, are still ours; RFC 9110 §13.2.2 ignores them anyway when a
+// tag precondition is present.
+func (ex *exchange) answeredBelow() bool {
+	return ex.kinto && (len(ex.r.Header["If-Match"]) > 0 || len(ex.r.Header["If-None-Match"]) > 0)
 }
 
 // hashable reports whether the answer needs a computed ETag.

@@ -41,18 +41,27 @@ func (id *identity) holds(list []string) bool {
 }
 
 // authenticate returns the user id of a request: the user a Caddy
-// authentication handler vouched for (account:<id>), else, with the
-// basicauth policy, the HMAC of the Basic credentials (Kinto accepts any
-// user:pass as an identity).
+// authentication handler vouched for (account:<id>), else the account
+// whose credentials the Basic header carries (accounts feature), else,
+// with the basicauth policy, the HMAC of the Basic credentials (Kinto
+// accepts any user:pass as an identity).
 func (h *Handler) authenticate(r *http.Request) string {
 	if id := userFrom(r.Context()); id != "" {
 		return id
 	}
-	if !h.cfg.BasicAuth {
+	if !h.cfg.BasicAuth && h.cfg.Accounts == nil {
 		return ""
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok || user == "" {
+		return ""
+	}
+	if h.cfg.Accounts != nil {
+		if id, ok := h.authenticateAccount(r.Context(), user, pass); ok {
+			return id
+		}
+	}
+	if !h.cfg.BasicAuth {
 		return ""
 	}
 	credentials := user + ":" + pass

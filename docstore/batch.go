@@ -234,6 +234,17 @@ func (h *Handler) serveSub(o *op, parent *request, sub subRequest) (*response, e
 		return jsonResponse(http.StatusOK, []byte("{}")), nil
 	case rt.name == "version":
 		return h.onlyGet(req, h.version), nil
+	case rt.name == "accounts" && h.cfg.Accounts != nil:
+		var touched []string
+		resp, err := h.serveAccount(o, req, rt.ref, &touched)
+		o.afterCommit(func() {
+			for _, id := range touched {
+				h.verified.forget(id)
+			}
+		})
+		return resp, err
+	case (rt.name == "history" || rt.name == "snapshot") && h.cfg.History != nil:
+		return h.serveHistory(o, req, rt.name, rt.ref)
 	case rt.name != "resource":
 		return errorResponse(errUnknownPath()), nil
 	}

@@ -2,7 +2,10 @@ package docstore
 
 import (
 	"errors"
+	"fmt"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Config holds the settings of the Kinto-compatible API, named after
@@ -72,6 +75,33 @@ type Config struct {
 	DefaultBucket bool
 	// PermissionsEndpoint enables GET /v1/permissions.
 	PermissionsEndpoint bool
+	// Accounts, when set, enables Kinto's accounts plugin: /accounts and
+	// Basic authentication against them.
+	Accounts *AccountsConfig
+	// History, when set, enables Kinto's history plugin: every write in
+	// a bucket is recorded in /buckets/{bid}/history.
+	History *HistoryConfig
+	// Attachments, when set, enables the kinto-attachment API: files
+	// attached to records, stored under a local folder.
+	Attachments *AttachmentsConfig
+}
+
+// AccountsConfig holds the settings of the accounts feature, named
+// after Kinto's.
+type AccountsConfig struct {
+	// CreatePrincipals may create accounts (account_create_principals).
+	CreatePrincipals []string
+	// WritePrincipals administer every account
+	// (account_write_principals).
+	WritePrincipals []string
+	// ReadPrincipals may read every account (account_read_principals).
+	ReadPrincipals []string
+	// CacheTTL is how long verified credentials are trusted without
+	// bcrypt, refreshed on each use (account_cache_ttl_seconds, 30 s).
+	CacheTTL time.Duration
+	// BcryptCost is the cost of new password hashes. Default:
+	// bcrypt.DefaultCost.
+	BcryptCost int
 }
 
 // withDefaults fills the zero values with Kinto's defaults.
@@ -115,6 +145,26 @@ func (c Config) withDefaults() Config {
 	if c.BucketCreatePrincipals == nil {
 		c.BucketCreatePrincipals = []string{Authenticated}
 	}
+	if c.Accounts != nil {
+		a := *c.Accounts
+		if a.CacheTTL == 0 {
+			a.CacheTTL = 30 * time.Second
+		}
+		if a.BcryptCost == 0 {
+			a.BcryptCost = bcrypt.DefaultCost
+		}
+		c.Accounts = &a
+	}
+	if c.Attachments != nil {
+		a := *c.Attachments
+		if a.MaxSize == 0 {
+			a.MaxSize = 10 << 20
+		}
+		if a.Extensions == "" {
+			a.Extensions = "any"
+		}
+		c.Attachments = &a
+	}
 	return c
 }
 
@@ -131,6 +181,12 @@ func (c Config) validate() error {
 	}
 	if c.DefaultBucket && c.UserIDHMACSecret == "" {
 		return errors.New("the default bucket needs a userid_hmac_secret")
+	}
+	if a := c.Attachments; a != nil && (a.Folder == "" || a.BaseURL == "") {
+		return errors.New("attachments need a folder and a base_url")
+	}
+	if a := c.Accounts; a != nil && (a.BcryptCost < bcrypt.MinCost || a.BcryptCost > bcrypt.MaxCost) {
+		return fmt.Errorf("accounts: bcrypt cost %d is not between %d and %d", a.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	return nil
 }

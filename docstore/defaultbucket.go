@@ -79,3 +79,14 @@ func replaceDataID(body []byte, from, to string) []byte {
 	dms = setMember(dms, "id", appendJSONString(nil, to))
 	return buildObject(setMember(ms, "data", buildObject(dms)))
 }
+
+// personalBucket maps the "default" bucket of r to the caller's personal
+// bucket id, for the endpoints outside the resources (history,
+// snapshots, attachments); ok tells whether it did.
+func (h *Handler) personalBucket(req *request, r ref) (ref, bool) {
+	if !h.cfg.DefaultBucket || r.Bucket != defaultBucket || req.userID == "" {
+		return r, false
+	}
+	r.Bucket = h.defaultBucketID(req.userID)
+	return r, true
+}

@@ -14,6 +14,9 @@ const (
 	KindCollection = "collection"
 	KindGroup      = "group"
 	KindRecord     = "record"
+	// KindAccount is an account of the accounts feature, stored as
+	// Kinto's accounts plugin does: under the parent of its own id.
+	KindAccount = "account"
 )
 
 // ErrNotFound is returned by Tx.Get when no live object has that id.

@@ -29,6 +29,9 @@ type Handler struct {
 	// basicIDs remembers the user ids of recent basicauth credentials:
 	// an HMAC per request is a measurable share of a record GET.
 	basicIDs *lru.Cache[string, string]
+	// verified caches account credentials that passed bcrypt (nil
+	// without the accounts feature).
+	verified *verifiedCache
 
 	// backendLog keeps a burst of storage failures to one log line.
 	backendLog burstLog
@@ -59,10 +62,27 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	if logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Accounts != nil {
+		if h.verified, err = newVerifiedCache(cfg.Accounts.CacheTTL); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range builtinCapabilities {
 		if c.enabled(cfg) {
 			h.AddCapability(c.name, map[string]any{"description": c.description, "url": c.url})
 		}
+	}
+	if cfg.History != nil {
+		h.AddCapability("history", historyCapability(cfg.History))
+	}
+	if a := cfg.Attachments; a != nil {
+		h.AddCapability("attachments", map[string]any{"description": "Add file attachments to records",
+			"url": "https://github.com/Kinto/kinto-attachment/", "version": "7.0.0",
+			"base_url": strings.TrimSuffix(a.BaseURL, "/") + "/"})
+	}
+	if cfg.Accounts != nil {
+		// Kinto's accounts plugin announces it validates no schema.
+		h.capabilities["accounts"].(map[string]any)["validation_enabled"] = false
 	}
 	return h, nil
 }
@@ -85,6 +105,9 @@ var builtinCapabilities = []struct {
 	{"flush_endpoint", "The __flush__ endpoint can be used to remove all data from all backends.",
 		"https://kinto.readthedocs.io/en/latest/api/1.x/flush.html",
 		func(c Config) bool { return c.FlushEnabled }},
+	{"accounts", "Manage user accounts.",
+		"https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html",
+		func(c Config) bool { return c.Accounts != nil }},
 }
 
 // Store returns the store the handler serves.
@@ -100,6 +123,10 @@ func (h *Handler) AddCapability(name string, value map[string]any) {
 
 // ServeHTTP answers one HTTP request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a := h.cfg.Attachments; a != nil && strings.HasPrefix(r.URL.Path, a.servePath()) && r.Method != http.MethodOptions {
+		h.serveAttachment(w, r)
+		return
+	}
 	req, resp := h.readRequest(w, r)
 	if resp == nil {
 		resp = h.dispatch(r.Context(), req)
@@ -130,14 +157,19 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	// A body of unknown length (chunked, as Node's http and streaming Go
 	// clients send) is read like any other, up to the limit.
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
+	limit := h.cfg.MaxBodyBytes
+	if a := h.cfg.Attachments; a != nil && strings.HasSuffix(req.path, "/attachment") {
+		// An upload: the file, and room for the form around it.
+		limit = max(limit, a.MaxSize+1<<20)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if r.ContentLength > limit {
+		return req, errorResponse(errTooLarge(limit))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return req, errorResponse(errTooLarge(h.cfg.MaxBodyBytes))
+		return req, errorResponse(errTooLarge(limit))
 	case err != nil:
 		return req, errorResponse(Invalid(ValidationDetail{Location: "body", Description: "reading the request body: " + err.Error(), Nameless: true}))
 	}
@@ -200,6 +232,14 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.batch(ctx, req)
 	case "permissions":
 		return h.permissionsList(ctx, req)
+	case "accounts":
+		return h.accountsEndpoint(ctx, req, rt.ref)
+	case "history", "snapshot":
+		return h.historyEndpoint(ctx, req, rt.name, rt.ref)
+	case "attachment":
+		resp := h.attachmentEndpoint(ctx, req, rt.ref)
+		resp.expose = exposeDefault
+		return resp
 	}
 	return h.resource(ctx, req, rt.ref)
 }
@@ -300,7 +340,9 @@ func redirectSlash(req *request, prefix string) *response {
 	if q := req.query.Encode(); q != "" {
 		target += "?" + q
 	}
-	resp := newResponse(http.StatusTemporaryRedirect, nil)
+	ct, body := RedirectBody(req.header.Get("Accept"), target)
+	resp := newResponse(http.StatusTemporaryRedirect, body)
+	resp.header.Set("Content-Type", ct)
 	resp.header.Set("Location", target)
 	resp.header.Set("Cache-Control", "max-age=3600")
 	resp.header.Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -13,6 +14,7 @@ import (
 // The error is for failures that must abort the transaction; Kinto errors
 // come back as responses.
 func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
+	h.prepare(o, req)
 	resp, err := h.routeResource(o, req, r)
 	if err != nil {
 		if ke, ok := err.(*Error); ok {
@@ -149,7 +151,10 @@ func (h *Handler) getObject(o *op, c *call) (*response, error) {
 	if err := o.checkPreconditions(c, obj); err != nil {
 		return nil, err
 	}
-	body, err := objectBody(obj, c.id, c.query["_fields"])
+	body, err := objectBody(obj, c.id)
+	if fields := objectFields(c.query["_fields"]); fields != nil {
+		body, err = projectedBody(obj, fields)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +346,9 @@ func (o *op) remove(r ref, requested int64) (*Object, error) {
 	if err := o.beforeRemove(r); err != nil {
 		return nil, err
 	}
+	if err := o.removeAttachments(r); err != nil {
+		return nil, err
+	}
 	ts, err := o.bumpTimestamp(r.parent(), r.Kind, requested)
 	if err != nil {
 		return nil, err
@@ -369,7 +377,7 @@ func tombstoneData(obj *Object) json.RawMessage {
 // objectResponse renders {"permissions", "data"} with the object's
 // timestamp headers.
 func objectResponse(status int, obj *Object, viewer *identity) (*response, error) {
-	body, err := objectBody(obj, viewer, nil)
+	body, err := objectBody(obj, viewer)
 	if err != nil {
 		return nil, err
 	}
@@ -378,19 +386,42 @@ func objectResponse(status int, obj *Object, viewer *identity) (*response, error
 	return resp, nil
 }
 
+// objectFields reads the _fields of an object GET: comma-separated
+// names, plus id and last_modified as Kinto's _extract_partial_fields
+// adds them; nil when none were asked.
+func objectFields(values []string) []string {
+	var fields []string
+	for _, v := range values {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				fields = append(fields, f)
+			}
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	return append(fields, "id", "last_modified")
+}
+
+// projectedBody renders {"data": ...} reduced to fields: Kinto projects
+// the stored object, its permissions included, so they are gone from a
+// partial answer.
+func projectedBody(obj *Object, fields []string) ([]byte, error) {
+	data, err := projectFields(obj.Data, fields)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte(`{"data":`), data...), '}'), nil
+}
+
 // objectBody renders an object as Kinto does: permissions first (absent on
 // tombstones, empty unless the viewer is one of the object's writers),
-// then data, projected on fields when asked.
-func objectBody(obj *Object, viewer *identity, fields []string) ([]byte, error) {
+// then data.
+func objectBody(obj *Object, viewer *identity) ([]byte, error) {
 	data := obj.Data
 	if obj.Deleted {
 		data = tombstoneData(obj)
-	}
-	if len(fields) > 0 {
-		var err error
-		if data, err = projectFields(data, fields); err != nil {
-			return nil, err
-		}
 	}
 	out := make([]byte, 0, len(data)+128)
 	out = append(out, '{')

@@ -2,7 +2,11 @@ package docstore
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -102,6 +106,9 @@ func applyJSONPatch(existing *Object, body []byte) (json.RawMessage, Permissions
 	if err := parseJSON(body, &ops); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := checkPatchOperations(ops); err != nil {
+		return nil, nil, nil, err
+	}
 	for _, op := range ops {
 		path, _ := op["path"].(string)
 		if strings.HasPrefix(path, "/permissions/read/") || strings.HasPrefix(path, "/permissions/write/") {
@@ -135,6 +142,43 @@ func applyJSONPatch(existing *Object, body []byte) (json.RawMessage, Permissions
 		perms[name] = normalizePrincipals(perms[name])
 	}
 	return out.Data, perms, out.Data, nil
+}
+
+// patchOps are the operations Kinto's JSON Patch schema accepts, in the
+// order its error message lists them.
+var patchOps = []string{"test", "add", "remove", "replace", "move", "copy"}
+
+// patchPath is Kinto's path rule (a Python re.match, anchored at the
+// start only).
+var patchPath = regexp.MustCompile(`^(/\w*)+`)
+
+// checkPatchOperations validates each operation as Kinto's colander
+// schema does, naming the failing member by its index ("0.op").
+func checkPatchOperations(ops []map[string]any) error {
+	var details []ValidationDetail
+	for i, op := range ops {
+		at := strconv.Itoa(i) + "."
+		switch v, ok := op["op"]; {
+		case !ok:
+			details = append(details, ValidationDetail{Location: "body", Name: at + "op", Description: "Required"})
+		case !slices.Contains(patchOps, fmt.Sprint(v)):
+			details = append(details, ValidationDetail{Location: "body", Name: at + "op",
+				Description: `"` + fmt.Sprint(v) + `" is not one of ` + strings.Join(patchOps, ", ")})
+		}
+		for _, name := range []string{"path", "from"} {
+			v, ok := op[name]
+			switch {
+			case !ok && name == "path":
+				details = append(details, ValidationDetail{Location: "body", Name: at + name, Description: "Required"})
+			case ok && !patchPath.MatchString(fmt.Sprint(v)):
+				details = append(details, ValidationDetail{Location: "body", Name: at + name, Description: "String does not match expected pattern"})
+			}
+		}
+	}
+	if details != nil {
+		return Invalid(details...)
+	}
+	return nil
 }
 
 // patchDocument builds the document JSON Patch operations apply to.

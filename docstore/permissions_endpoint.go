@@ -3,20 +3,51 @@ package docstore
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/changegate/changegate/docstore/query"
 )
 
-// permissionEntry is one line of GET /v1/permissions.
-type permissionEntry map[string]any
+// permissionEntry is one line of GET /v1/permissions. keys keeps
+// Kinto's member order (uri, resource_name, permissions, then the ids as
+// its route matchdict gives them).
+type permissionEntry struct {
+	uri    string
+	keys   []string
+	values map[string]any
+}
+
+// MarshalJSON renders the entry with its members in order.
+func (e permissionEntry) MarshalJSON() ([]byte, error) {
+	out := []byte{'{'}
+	for i, k := range e.keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		b, err := json.Marshal(e.values[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(appendJSONString(out, k), ':')
+		out = append(out, b...)
+	}
+	return append(out, '}'), nil
+}
+
+// permissionOrder is the order permissions are listed in (Kinto lists a
+// Python set, whose order is arbitrary; this is the one its answers
+// usually show).
+var permissionOrder = []string{"read", "write", "group:create", "collection:create", "record:create", "account:create", "bucket:create", "read:attributes"}
 
 // permissionsList answers GET /v1/permissions (Kinto's permissions
-// endpoint): every object the caller holds a permission on, with the
-// permissions it holds there, inherited ones included. Filters apply;
-// sorting and pagination do not.
+// endpoint): every object whose permissions name one of the caller's
+// principals explicitly, with the permissions held there and those they
+// imply on the same object (write gives read), plus what the settings
+// grant at the root. Objects reachable only through a parent are not
+// listed, as in Kinto. Entries come by descending uri (Kinto's default
+// sort for this endpoint); filters apply.
 func (h *Handler) permissionsList(ctx context.Context, req *request) *response {
 	if !h.cfg.PermissionsEndpoint {
 		return errorResponse(errUnknownPath())
@@ -40,7 +71,14 @@ func (h *Handler) permissionsList(ctx context.Context, req *request) *response {
 	if err != nil {
 		return h.internalError(req, err)
 	}
-	return marshalResponse(http.StatusOK, map[string]any{"data": filterEntries(entries, q)})
+	slices.SortFunc(entries, func(a, b permissionEntry) int { return strings.Compare(b.uri, a.uri) })
+	resp := marshalResponse(http.StatusOK, map[string]any{"data": filterEntries(entries, q)})
+	// Entries have no timestamp of their own: Kinto stamps the list
+	// with the time of the answer.
+	resp.setTimestamp(h.store.nowMillis())
+	resp.header.Set("Cache-Control", "no-cache, no-store")
+	resp.expose = exposePluralRead
+	return resp
 }
 
 // collectPermissions walks every bucket and what it holds.
@@ -51,77 +89,126 @@ func (h *Handler) collectPermissions(o *op, id *identity) ([]permissionEntry, er
 		return nil, err
 	}
 	for _, b := range buckets {
-		bucket := ref{Kind: KindBucket, ID: b.ID}
+		out = appendEntry(out, id, ref{Kind: KindBucket, ID: b.ID}, b)
 		for _, kind := range []string{KindCollection, KindGroup} {
 			children, err := o.all(ref{Kind: kind, Bucket: b.ID})
 			if err != nil {
 				return nil, err
 			}
 			for _, c := range children {
-				child := ref{Kind: kind, Bucket: b.ID, ID: c.ID}
-				if kind == KindCollection {
-					records, err := o.permissionsOfRecords(id, child)
-					if err != nil {
-						return nil, err
-					}
-					out = append(out, records...)
+				out = appendEntry(out, id, ref{Kind: kind, Bucket: b.ID, ID: c.ID}, c)
+				if kind != KindCollection {
+					continue
 				}
-				if out, err = o.appendEntry(out, id, child); err != nil {
+				records, err := o.all(ref{Kind: KindRecord, Bucket: b.ID, Collection: c.ID})
+				if err != nil {
 					return nil, err
+				}
+				for _, rec := range records {
+					out = appendEntry(out, id, ref{Kind: KindRecord, Bucket: b.ID, Collection: c.ID, ID: rec.ID}, rec)
 				}
 			}
 		}
-		if out, err = o.appendEntry(out, id, bucket); err != nil {
-			return nil, err
-		}
 	}
+	var root []string
 	if h.cfg.InsecureAllowAll || id.holds(h.cfg.BucketCreatePrincipals) {
-		out = append(out, permissionEntry{"uri": "/", "resource_name": "root", "permissions": []string{"bucket:create"}})
+		root = append(root, "bucket:create")
 	}
-	return out, nil
-}
-
-// permissionsOfRecords lists the caller's permissions on a collection's
-// records.
-func (o *op) permissionsOfRecords(id *identity, coll ref) ([]permissionEntry, error) {
-	records, err := o.all(ref{Kind: KindRecord, Bucket: coll.Bucket, Collection: coll.ID})
-	if err != nil {
-		return nil, err
-	}
-	var out []permissionEntry
-	for _, rec := range records {
-		if out, err = o.appendEntry(out, id, ref{Kind: KindRecord, Bucket: coll.Bucket, Collection: coll.ID, ID: rec.ID}); err != nil {
+	if a := h.cfg.Accounts; a != nil {
+		if out, err = appendAccountEntries(o, out, id); err != nil {
 			return nil, err
 		}
+		if id.holds(a.CreatePrincipals) {
+			root = append(root, "account:create")
+		}
+	}
+	if len(root) > 0 {
+		out = append(out, permissionEntry{uri: "/", keys: []string{"uri", "resource_name", "permissions"},
+			values: map[string]any{"uri": "/", "resource_name": "root", "permissions": orderPermissions(root)}})
 	}
 	return out, nil
 }
 
-// appendEntry adds r's entry when the caller holds any permission on it.
-func (o *op) appendEntry(out []permissionEntry, id *identity, r ref) ([]permissionEntry, error) {
-	var held []string
-	for _, perm := range slices.Sorted(maps.Keys(grants[r.Kind])) {
-		ok, err := o.permitted(id, r, perm)
+// appendAccountEntries adds the accounts whose permissions name the
+// caller.
+func appendAccountEntries(o *op, out []permissionEntry, id *identity) ([]permissionEntry, error) {
+	var ids []string
+	err := o.tx.Timestamps(KindAccount, func(parent string, _ int64) error {
+		ids = append(ids, parent)
+		return nil
+	})
+	for _, aid := range ids {
+		r := ref{Kind: KindAccount, ID: aid}
+		obj, err := o.get(r)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			held = append(held, perm)
+		if obj != nil {
+			out = appendEntry(out, id, r, obj)
+		}
+	}
+	return out, err
+}
+
+// appendEntry adds r's entry when obj's permissions name one of the
+// caller's principals.
+func appendEntry(out []permissionEntry, id *identity, r ref, obj *Object) []permissionEntry {
+	var held []string
+	for perm, principals := range obj.Permissions {
+		if id.holds(principals) {
+			held = append(held, impliedOnSelf(r.Kind, perm)...)
 		}
 	}
 	if len(held) == 0 {
-		return out, nil
+		return out
 	}
-	e := permissionEntry{"uri": r.uri(), "resource_name": r.Kind, "permissions": held, "id": r.ID}
+	e := permissionEntry{uri: r.uri(), keys: []string{"uri", "resource_name", "permissions"},
+		values: map[string]any{"uri": r.uri(), "resource_name": r.Kind, "permissions": orderPermissions(held)}}
+	add := func(k, v string) { e.keys = append(e.keys, k); e.values[k] = v }
 	switch r.Kind {
-	case KindBucket:
-		e["bucket_id"] = r.ID
+	case KindBucket, KindAccount:
+		add("id", r.ID)
+		add(r.Kind+"_id", r.ID)
 	case KindRecord:
-		e["bucket_id"], e["collection_id"], e["record_id"] = r.Bucket, r.Collection, r.ID
+		add("bucket_id", r.Bucket)
+		add("collection_id", r.Collection)
+		add("id", r.ID)
+		add("record_id", r.ID)
 	default:
-		e["bucket_id"], e[r.Kind+"_id"] = r.Bucket, r.ID
+		add("bucket_id", r.Bucket)
+		add("id", r.ID)
+		add(r.Kind+"_id", r.ID)
 	}
-	return append(out, e), nil
+	return append(out, e)
+}
+
+// impliedOnSelf is perm and what it grants on the same object (Kinto's
+// inheritance tree read downwards, kept to the object itself: bucket
+// write gives bucket read, not group read).
+func impliedOnSelf(kind, perm string) []string {
+	out := []string{perm}
+	for obtained, from := range grants[kind] {
+		if slices.Contains(from[kind], perm) {
+			out = append(out, obtained)
+		}
+	}
+	return out
+}
+
+// orderPermissions de-duplicates perms in permissionOrder.
+func orderPermissions(perms []string) []string {
+	out := []string{}
+	for _, p := range permissionOrder {
+		if slices.Contains(perms, p) {
+			out = append(out, p)
+		}
+	}
+	for _, p := range perms {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // all returns every live object of a list.

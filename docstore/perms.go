@@ -40,6 +40,10 @@ var grants = map[string]map[string]map[string][]string{
 		"write": {KindBucket: {"write"}, KindCollection: {"write"}, KindRecord: {"write"}},
 		"read":  {KindBucket: {"write", "read"}, KindCollection: {"write", "read"}, KindRecord: {"write", "read"}},
 	},
+	KindAccount: {
+		"write": {KindAccount: {"write"}},
+		"read":  {KindAccount: {"write", "read"}},
+	},
 }
 
 // knownPermissions are the permissions each kind of object accepts in
@@ -49,6 +53,7 @@ var knownPermissions = map[string][]string{
 	KindCollection: {"read", "write", "record:create"},
 	KindGroup:      {"read", "write"},
 	KindRecord:     {"read", "write"},
+	KindAccount:    {"read", "write"},
 }
 
 // parentKind is the kind whose object a list belongs to: records belong
@@ -69,8 +74,8 @@ func parentKind(kind string) string {
 func lineage(r ref) map[string]ref {
 	out := map[string]ref{}
 	switch r.Kind {
-	case KindBucket:
-		out[KindBucket] = r
+	case KindBucket, KindAccount:
+		out[r.Kind] = r
 	case KindRecord:
 		out[KindRecord] = r
 		out[KindCollection] = ref{Kind: KindCollection, Bucket: r.Bucket, ID: r.Collection}

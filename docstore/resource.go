@@ -31,6 +31,9 @@ func (r ref) parent() string {
 	switch r.Kind {
 	case KindBucket:
 		return ""
+	case KindAccount:
+		// Kinto's accounts plugin files each account under its own id.
+		return r.ID
 	case KindRecord:
 		return CollectionURI(r.Bucket, r.Collection)
 	default:
@@ -47,6 +50,10 @@ func (r ref) uri() string {
 		return CollectionURI(r.Bucket, r.ID)
 	case KindGroup:
 		return BucketURI(r.Bucket) + "/groups/" + r.ID
+	case KindAccount:
+		return "/accounts/" + r.ID
+	case KindHistory:
+		return BucketURI(r.Bucket) + "/history/" + r.ID
 	default:
 		return CollectionURI(r.Bucket, r.Collection) + "/records/" + r.ID
 	}
@@ -95,6 +102,11 @@ func parseRoute(p string) (rt route, ok bool) {
 		return route{name: "batch"}, true
 	case "/permissions":
 		return route{name: "permissions"}, true
+	case "/accounts":
+		return route{name: "accounts", ref: ref{Kind: KindAccount}}, true
+	}
+	if id, ok := strings.CutPrefix(p, "/accounts/"); ok && id != "" && !strings.Contains(id, "/") {
+		return route{name: "accounts", ref: ref{Kind: KindAccount, ID: id}}, true
 	}
 	if !strings.HasPrefix(p, "/buckets") {
 		return route{}, false
@@ -104,6 +116,12 @@ func parseRoute(p string) (rt route, ok bool) {
 		if s == "" {
 			return route{}, false
 		}
+	}
+	if rt, ok := historyRoute(seg); ok {
+		return rt, true
+	}
+	if len(seg) == 7 && seg[2] == "collections" && seg[4] == "records" && seg[6] == "attachment" {
+		return route{name: "attachment", ref: ref{Kind: KindRecord, Bucket: seg[1], Collection: seg[3], ID: seg[5]}}, true
 	}
 	r, ok := refFromSegments(seg)
 	return route{name: "resource", ref: r}, ok
@@ -132,4 +150,21 @@ func refFromSegments(seg []string) (ref, bool) {
 		return ref{Kind: KindRecord, Bucket: seg[1], Collection: seg[3], ID: seg[5]}, true
 	}
 	return ref{}, false
+}
+
+// historyRoute reads buckets/{b}/history and the snapshot path
+// buckets/{b}/snapshot/collections/{c}@{timestamp} (the timestamp goes in
+// the ref's ID).
+func historyRoute(seg []string) (route, bool) {
+	switch {
+	case len(seg) == 3 && seg[2] == "history":
+		return route{name: "history", ref: ref{Kind: KindHistory, Bucket: seg[1]}}, true
+	case len(seg) == 5 && seg[2] == "snapshot" && seg[3] == "collections":
+		cid, at, ok := strings.Cut(seg[4], "@")
+		if !ok {
+			return route{}, false
+		}
+		return route{name: "snapshot", ref: ref{Kind: KindRecord, Bucket: seg[1], Collection: cid, ID: at}}, true
+	}
+	return route{}, false
 }

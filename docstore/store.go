@@ -48,6 +48,17 @@ type op struct {
 	// once).
 	kept  map[string]bool
 	onces int
+	// after runs once the transaction has committed.
+	after []func()
+	// actor is the user id the writes are credited to ("" anonymous),
+	// and history the history settings (nil: not tracked); the handler
+	// sets both for each request it serves.
+	actor   string
+	history *HistoryConfig
+	// attachments are the attachments settings (nil: off), and
+	// removeFile deletes a file once the transaction commits.
+	attachments *AttachmentsConfig
+	removeFile  func(path string)
 }
 
 // once returns the result of f, calling it only the first time fn gets
@@ -70,6 +81,10 @@ func (o *op) once(key string, f func() bool) bool {
 	o.kept[k] = v
 	return v
 }
+
+// afterCommit runs f once the write transaction has committed (never if
+// it does not).
+func (o *op) afterCommit(f func()) { o.after = append(o.after, f) }
 
 // read runs fn in a read-only transaction, upgrading to a write
 // transaction when fn needs to initialise a list timestamp.
@@ -105,11 +120,12 @@ func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 func (s *Store) commit(ctx context.Context, kept map[string]bool, fn func(*op) error) error {
 	defer observeWrite(time.Now())
 	var events []Event
+	var after []func()
 	var fnErr error
 	err := s.engine.Update(ctx, func(tx Tx) error {
 		o := &op{s: s, tx: guardTx{tx: tx}, writable: true, kept: kept}
 		fnErr = fn(o)
-		events = o.events
+		events, after = o.events, o.after
 		return fnErr
 	})
 	if err != nil && err != fnErr {
@@ -120,6 +136,9 @@ func (s *Store) commit(ctx context.Context, kept map[string]bool, fn func(*op) e
 		return err
 	}
 	s.hub.Publish(events)
+	for _, f := range after {
+		f()
+	}
 	return nil
 }
 
@@ -168,12 +187,25 @@ func (o *op) bumpTimestamp(parent, kind string, requested int64) (int64, error) 
 
 // put stores obj under r's list and records the event.
 func (o *op) put(r ref, obj *Object) error {
+	r = r.withID(obj.ID)
+	existed := false
+	if o.history != nil && r.Kind != KindAccount {
+		prev, err := o.get(r)
+		if err != nil {
+			return err
+		}
+		existed = prev != nil
+	}
 	if err := o.tx.Put(r.parent(), r.Kind, obj); err != nil {
 		return err
 	}
-	o.remember(r.withID(obj.ID), obj)
-	o.events = append(o.events, r.withID(obj.ID).event(obj.LastModified, obj.Deleted))
-	return nil
+	o.remember(r, obj)
+	if r.Kind == KindAccount {
+		// Accounts are not part of any bucket: no change to announce.
+		return nil
+	}
+	o.events = append(o.events, r.event(obj.LastModified, obj.Deleted))
+	return o.trackHistory(r, obj, existed)
 }
 
 // get returns the live object r names, or nil.

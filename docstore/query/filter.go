@@ -3,6 +3,7 @@ package query
 import (
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -122,4 +123,18 @@ func likePattern(value string) (*regexp.Regexp, error) {
 		value = "*" + value + "*"
 	}
 	return regexp.Compile(`(?i)^` + strings.ReplaceAll(value, "*", ".*") + `(?:\n?\z)`)
+}
+
+// StringifyInts turns integer values of filters on fields into their
+// decimal strings, as Kinto's history resource does for its *_id fields
+// (ids are strings there, but ?record_id=2 parses as a number).
+func (q *Query) StringifyInts(fields ...string) {
+	for i, f := range q.Filters {
+		if !slices.Contains(fields, f.Field) {
+			continue
+		}
+		if n, ok := toNumber(f.Value); ok && n.isInt() {
+			q.Filters[i] = newFilter(f.Field, f.Op, n.repr())
+		}
+	}
 }
