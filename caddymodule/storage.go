@@ -9,6 +9,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
+	"github.com/changegate/changegate/docstore/memory"
 )
 
 // stores holds the open document stores, shared by every config that
@@ -61,7 +62,7 @@ func (c StorageConfig) withDefaults() (StorageConfig, error) {
 // Every successful call must be matched by releaseStore.
 func acquireStore(c StorageConfig) (*docstore.Store, error) {
 	v, _, err := stores.LoadOrNew(c.key(), func() (caddy.Destructor, error) {
-		engine, err := bolt.Open(c.Path, bolt.Options{Timeout: 10 * time.Second})
+		engine, err := c.open()
 		if err != nil {
 			return nil, err
 		}
@@ -72,6 +73,21 @@ func acquireStore(c StorageConfig) (*docstore.Store, error) {
 	}
 	return v.(*openStore).store, nil
 }
+
+// open opens the engine c names; while a config is only being validated,
+// an empty in-memory engine instead, which leaves the file alone.
+func (c StorageConfig) open() (docstore.Engine, error) {
+	if validatingOnly() {
+		return memory.New(), nil
+	}
+	return bolt.Open(c.Path, bolt.Options{Timeout: lockWait})
+}
+
+// lockWait is how long opening waits for the file lock held by another
+// handle. Within a process the usage pool shares one handle, config
+// reloads included, so the holder is another process: say so at once
+// rather than after a long wait.
+const lockWait = 250 * time.Millisecond
 
 // releaseStore drops one use of c's store, closing it after the last.
 func releaseStore(c StorageConfig) error {
