@@ -44,6 +44,9 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		if len(args) < 1 || len(args) > 2 {
 			return disp.ArgErr()
 		}
+		if err := checkEngine(args[0]); err != nil {
+			return disp.Errf("storage: %v", err)
+		}
 		d.Storage = &StorageConfig{Engine: args[0]}
 		if len(args) == 2 {
 			d.Storage.Path = args[1]
@@ -113,6 +116,9 @@ func (d *Docstore) unmarshalEOS(disp *caddyfile.Dispenser) error {
 	args := disp.RemainingArgs()
 	if len(args) < 1 || len(args) > 3 {
 		return disp.ArgErr()
+	}
+	if err := checkEOSDate(args[0]); err != nil {
+		return disp.Err(err.Error())
 	}
 	d.EOS = args[0]
 	if len(args) > 1 {

@@ -1,7 +1,9 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -44,8 +46,8 @@ func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	if c.Engine == "" {
 		c.Engine = "bolt"
 	}
-	if c.Engine != "bolt" {
-		return c, fmt.Errorf("unknown storage engine %q (want bolt)", c.Engine)
+	if err := checkEngine(c.Engine); err != nil {
+		return c, fmt.Errorf("docstore storage: %v", err)
 	}
 	if c.Path == "" {
 		c.Path = filepath.Join(caddy.AppDataDir(), "changegate", "changegate.db")
@@ -58,6 +60,14 @@ func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	return c, nil
 }
 
+// checkEngine refuses an engine name this build does not have.
+func checkEngine(name string) error {
+	if name != "bolt" {
+		return fmt.Errorf("unknown engine %q: write `storage bolt [<path>]` (bolt is the only engine in this build)", name)
+	}
+	return nil
+}
+
 // acquireStore returns the shared store for c, opening it on first use.
 // Every successful call must be matched by releaseStore.
 func acquireStore(c StorageConfig) (*docstore.Store, error) {
@@ -68,6 +78,10 @@ func acquireStore(c StorageConfig) (*docstore.Store, error) {
 		}
 		return &openStore{store: docstore.NewStore(engine), engine: engine}, nil
 	})
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("opening %s storage %s: %v: the user changegate runs as must be able to write "+
+			"that directory; change its owner, or name another file with `storage bolt <path>`", c.Engine, c.Path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s storage %s: %v", c.Engine, c.Path, err)
 	}

@@ -174,3 +174,37 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestConfigErrorsSayTheFix: mistakes are caught by validate and adapt,
+// and the message names the option and what to write instead.
+func TestConfigErrorsSayTheFix(t *testing.T) {
+	tests := []struct {
+		name, command, docstore, want string
+	}{
+		{"no secret", "validate", "storage bolt ./data/changegate.db",
+			"docstore: userid_hmac_secret is missing: basicauth and default_bucket (both on by default) derive user ids " +
+				"and personal bucket ids from it; add `userid_hmac_secret <long random string>` to the docstore block"},
+		{"engine typo at adapt", "adapt", "storage blot ./data/changegate.db\n\t\tuserid_hmac_secret s",
+			"storage: unknown engine \"blot\": write `storage bolt [<path>]` (bolt is the only engine in this build)"},
+		{"eos date at adapt", "adapt", "eos 31/01/2027\n\t\tuserid_hmac_secret s",
+			"eos: \"31/01/2027\" is not a date: write it YYYY-MM-DD, e.g. `eos 2027-01-31`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "Caddyfile")
+			config := "{\n\tadmin off\n}\n:9999 {\n\tdocstore {\n\t\t" + tt.docstore + "\n\t}\n}\n"
+			if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err, _ := runCLI(t, dir, 30*time.Second, tt.command, "--config", path)
+			out = strings.ReplaceAll(out, `\"`, `"`) // Caddy logs the error as JSON
+			if err == nil || !strings.Contains(out, tt.want) {
+				t.Fatalf("%s: err %v, output lacks %q:\n%s", tt.command, err, tt.want, out)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+				t.Fatalf("%s touched the data directory: stat says %v", tt.command, err)
+			}
+		})
+	}
+}
