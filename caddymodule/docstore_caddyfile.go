@@ -56,6 +56,11 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 	case "insecure_allow_all":
 		d.InsecureAllowAll, err = true, noArgs(disp)
 	case "userid_hmac_secret":
+		if !disp.NextArg() {
+			return disp.Err("userid_hmac_secret needs a value: `userid_hmac_secret <long random string>` " +
+				"(when it is written as an {$ENV} placeholder, that environment variable is empty or unset)")
+		}
+		disp.Prev()
 		d.UserIDHMACSecret, err = singleArg(disp)
 	case "basicauth":
 		d.BasicAuth, err = onOffArg(disp)
