@@ -11,6 +11,8 @@ FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
+# The context includes .git, so that the build records its commit
+# (`changegate version`, /v1/__version__).
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -o /out/changegate ./cmd/changegate \
 	&& mkdir -p /out/data
