@@ -13,29 +13,34 @@ import (
 	"github.com/changegate/changegate/internal/testserver"
 )
 
-// readmeBlocks returns the ```sh blocks of README.md's section heading
-// that run curl, in order.
-func readmeBlocks(t *testing.T, heading string) []string {
+// docBlocks returns the ```lang blocks of a document's section heading
+// that contain must, in order.
+func docBlocks(t *testing.T, doc, heading, lang, must string) []string {
 	t.Helper()
-	readme := readFile(t, "../README.md")
+	readme := readFile(t, "../"+doc)
 	start := strings.Index(readme, "\n## "+heading+"\n")
 	if start < 0 {
-		t.Fatalf("README.md has no section %q", heading)
+		t.Fatalf("%s has no section %q", doc, heading)
 	}
 	section := readme[start+1:]
 	if end := strings.Index(section[3:], "\n## "); end >= 0 {
 		section = section[:end+3]
 	}
 	var blocks []string
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
-		if strings.Contains(m[1], "curl ") {
+	for _, m := range regexp.MustCompile("(?s)```"+lang+"\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		if strings.Contains(m[1], must) {
 			blocks = append(blocks, m[1])
 		}
 	}
 	if len(blocks) == 0 {
-		t.Fatalf("README.md section %q has no curl block", heading)
+		t.Fatalf("%s section %q has no %s block with %q", doc, heading, lang, must)
 	}
 	return blocks
+}
+
+// readmeBlocks returns the curl blocks of a README section.
+func readmeBlocks(t *testing.T, heading string) []string {
+	return docBlocks(t, "README.md", heading, "sh", "curl ")
 }
 
 // runShell runs a README block with bash (exiting on the first failing
@@ -135,6 +140,34 @@ func TestReadmeWalkthrough(t *testing.T) {
 	for _, srv := range []*testserver.Server{s, side} {
 		if bad := regexp.MustCompile(`(?m)^.*"level":"(warn|error)".*$`).FindAllString(srv.Log(), -1); len(bad) > 0 {
 			t.Fatalf("the walkthrough made a server log:\n%s", strings.Join(bad, "\n"))
+		}
+	}
+}
+
+// TestDocsChangesExample runs docs/changes.md's example: its Caddyfile
+// (on free ports) and its curl commands as written.
+func TestDocsChangesExample(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	config := docBlocks(t, "docs/changes.md", "Example", "caddyfile", "changes {")[0]
+	for old, new := range map[string]string{"{\n": "{\n\tadmin localhost:{admin}\n", "http_port 8888": "http_port {port}", ":8888 {": ":{port} {"} {
+		if !strings.Contains(config, old) {
+			t.Fatalf("docs/changes.md's example has no %q", old)
+		}
+		config = strings.Replace(config, old, new, 1)
+	}
+	s := testserver.Start(t, config)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	script := docBlocks(t, "docs/changes.md", "Example", "sh", "curl ")[0]
+	out, err := runShell(ctx, strings.ReplaceAll(script, "localhost:8888", "localhost:"+strconv.Itoa(s.Port)))
+	if err != nil || strings.Contains(out, `"errno"`) {
+		t.Fatalf("docs/changes.md example: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"collection":"cfr"`, `"host":"settings.example.com"`, `"enabled":true`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("docs/changes.md example output lacks %q:\n%s", want, out)
 		}
 	}
 }
