@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -91,6 +92,9 @@ func (Docstore) CaddyModule() caddy.ModuleInfo {
 
 // Provision opens (or shares) the storage and builds the API handler.
 func (d *Docstore) Provision(ctx caddy.Context) error {
+	if err := d.check(); err != nil {
+		return fmt.Errorf("docstore: %v", err)
+	}
 	var storage StorageConfig
 	if d.Storage != nil {
 		storage = *d.Storage
@@ -116,6 +120,33 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 		return err
 	}
 	return registerMetrics(ctx)
+}
+
+// check refuses settings that cannot work, naming the directive's option
+// and the fix, before anything is opened. (The Caddyfile parser catches
+// what it can earlier, at adapt; this also covers JSON configs.)
+func (d *Docstore) check() error {
+	basicAuth := d.BasicAuth == nil || *d.BasicAuth
+	defaultBucket := d.DefaultBucket == nil || *d.DefaultBucket
+	if d.UserIDHMACSecret == "" && (basicAuth || defaultBucket) {
+		return errors.New("userid_hmac_secret is missing: basicauth and default_bucket (both on by default) derive " +
+			"user ids and personal bucket ids from it; add `userid_hmac_secret <long random string>` to the docstore " +
+			"block and keep it (another secret makes other identities), or turn both off with `basicauth off` and `default_bucket off`")
+	}
+	if d.EOS != "" {
+		if err := checkEOSDate(d.EOS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkEOSDate checks the date of the eos option.
+func checkEOSDate(date string) error {
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return fmt.Errorf("eos: %q is not a date: write it YYYY-MM-DD, e.g. `eos 2027-01-31`", date)
+	}
+	return nil
 }
 
 // config translates the module's settings.

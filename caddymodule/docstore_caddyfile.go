@@ -49,6 +49,9 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		if len(args) < 1 || len(args) > 2 {
 			return disp.ArgErr()
 		}
+		if err := checkEngine(args[0]); err != nil {
+			return disp.Errf("storage: %v", err)
+		}
 		d.Storage = &StorageConfig{Engine: args[0]}
 		if len(args) == 2 {
 			d.Storage.Path = args[1]
@@ -58,6 +61,11 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 	case "insecure_allow_all":
 		d.InsecureAllowAll, err = true, noArgs(disp)
 	case "userid_hmac_secret":
+		if !disp.NextArg() {
+			return disp.Err("userid_hmac_secret needs a value: `userid_hmac_secret <long random string>` " +
+				"(when it is written as an {$ENV} placeholder, that environment variable is empty or unset)")
+		}
+		disp.Prev()
 		d.UserIDHMACSecret, err = singleArg(disp)
 	case "basicauth":
 		d.BasicAuth, err = onOffArg(disp)
@@ -124,6 +132,9 @@ func (d *Docstore) unmarshalEOS(disp *caddyfile.Dispenser) error {
 	args := disp.RemainingArgs()
 	if len(args) < 1 || len(args) > 3 {
 		return disp.ArgErr()
+	}
+	if err := checkEOSDate(args[0]); err != nil {
+		return disp.Err(err.Error())
 	}
 	d.EOS = args[0]
 	if len(args) > 1 {

@@ -1,7 +1,9 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
+	"github.com/changegate/changegate/docstore/memory"
 )
 
 // stores holds the open document stores, shared by every config that
@@ -43,8 +46,8 @@ func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	if c.Engine == "" {
 		c.Engine = "bolt"
 	}
-	if c.Engine != "bolt" {
-		return c, fmt.Errorf("unknown storage engine %q (want bolt)", c.Engine)
+	if err := checkEngine(c.Engine); err != nil {
+		return c, fmt.Errorf("docstore storage: %v", err)
 	}
 	if c.Path == "" {
 		c.Path = filepath.Join(caddy.AppDataDir(), "changegate", "changegate.db")
@@ -57,21 +60,48 @@ func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	return c, nil
 }
 
+// checkEngine refuses an engine name this build does not have.
+func checkEngine(name string) error {
+	if name != "bolt" {
+		return fmt.Errorf("unknown engine %q: write `storage bolt [<path>]` (bolt is the only engine in this build)", name)
+	}
+	return nil
+}
+
 // acquireStore returns the shared store for c, opening it on first use.
 // Every successful call must be matched by releaseStore.
 func acquireStore(c StorageConfig) (*docstore.Store, error) {
 	v, _, err := stores.LoadOrNew(c.key(), func() (caddy.Destructor, error) {
-		engine, err := bolt.Open(c.Path, bolt.Options{Timeout: 10 * time.Second})
+		engine, err := c.open()
 		if err != nil {
 			return nil, err
 		}
 		return &openStore{store: docstore.NewStore(engine), engine: engine}, nil
 	})
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("opening %s storage %s: %v: the user changegate runs as must be able to write "+
+			"that directory; change its owner, or name another file with `storage bolt <path>`", c.Engine, c.Path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s storage %s: %v", c.Engine, c.Path, err)
 	}
 	return v.(*openStore).store, nil
 }
+
+// open opens the engine c names; while a config is only being validated,
+// an empty in-memory engine instead, which leaves the file alone.
+func (c StorageConfig) open() (docstore.Engine, error) {
+	if validatingOnly() {
+		return memory.New(), nil
+	}
+	return bolt.Open(c.Path, bolt.Options{Timeout: lockWait})
+}
+
+// lockWait is how long opening waits for the file lock held by another
+// handle. Within a process the usage pool shares one handle, config
+// reloads included, so the holder is another process: say so at once
+// rather than after a long wait.
+const lockWait = 250 * time.Millisecond
 
 // releaseStore drops one use of c's store, closing it after the last.
 func releaseStore(c StorageConfig) error {

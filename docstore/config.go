@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/changegate/changegate/internal/version"
 )
 
 // Config holds the settings of the Kinto-compatible API, named after
@@ -192,7 +194,7 @@ func (c Config) validate() error {
 }
 
 // Version is changegate's version, reported as project_version.
-const Version = "0.1.0"
+const Version = version.Number
 
 // HTTPAPIVersion is the Kinto HTTP API version we implement.
 const HTTPAPIVersion = "1.23"

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"runtime/debug"
+
+	"github.com/changegate/changegate/internal/version"
 )
 
 // serverInfo answers GET /v1/ for a caller (nil when anonymous).
@@ -56,21 +57,14 @@ func (h *Handler) identityOf(ctx context.Context, userID string) (*identity, err
 	return id, err
 }
 
-// version answers GET /v1/__version__.
+// version answers GET /v1/__version__ with Kinto's four fields; the
+// commit is the one stamped in the binary ("unknown" without VCS stamping).
 func (h *Handler) version(*request) *response {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				commit = s.Value
-			}
-		}
-	}
 	return marshalResponse(http.StatusOK, map[string]string{
 		"name":    "changegate",
 		"version": h.cfg.ProjectVersion,
 		"source":  "https://github.com/changegate/changegate",
-		"commit":  commit,
+		"commit":  version.Get().Commit,
 	})
 }
 

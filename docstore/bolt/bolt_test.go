@@ -144,7 +144,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}
 }
 
-func TestSecondOpenTimesOut(t *testing.T) {
+func TestSecondOpenSaysFileInUse(t *testing.T) {
 	_, path := openTemp(t)
 	start := time.Now()
 	e, err := Open(path, Options{Timeout: 200 * time.Millisecond})
@@ -153,8 +153,9 @@ func TestSecondOpenTimesOut(t *testing.T) {
 		e.Close()
 		t.Fatal("second Open of an open file succeeded")
 	}
-	if !errors.Is(err, bbolt.ErrTimeout) {
-		t.Fatalf("second Open failed with %v; want bbolt.ErrTimeout", err)
+	want := "opening bolt file " + path + ": in use by another process — is a changegate already running?"
+	if !errors.Is(err, ErrInUse) || err.Error() != want {
+		t.Fatalf("second Open failed with %q; want %q", err, want)
 	}
 	if elapsed < 100*time.Millisecond || elapsed > 2*time.Second {
 		t.Fatalf("second Open failed after %v; want about 200ms", elapsed)

@@ -7,6 +7,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"go.etcd.io/bbolt"
+	bbolterrors "go.etcd.io/bbolt/errors"
 )
 
 // batchDelay is how long a batch waits for company before committing
@@ -27,6 +29,11 @@ const batchDelay = time.Millisecond
 // DefaultTimeout is how long Open waits for another handle to release the
 // file when Options.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
+
+// ErrInUse is Open's answer when another process (or another Open in this
+// one) holds the file: bbolt takes an exclusive flock, and only says
+// "timeout" when it gives up waiting for it.
+var ErrInUse = errors.New("in use by another process — is a changegate already running?")
 
 // Options tunes Open.
 type Options struct {
@@ -65,6 +72,9 @@ func Open(path string, opts Options) (*Engine, error) {
 		// The map freelist stays fast when a large file is fragmented.
 		FreelistType: bbolt.FreelistMapType,
 	})
+	if errors.Is(err, bbolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("opening bolt file %s: %w", path, ErrInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening bolt file %s: %w", path, err)
 	}
