@@ -25,7 +25,7 @@ const changesCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		flush_endpoint
 	}
 }

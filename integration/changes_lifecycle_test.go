@@ -44,7 +44,7 @@ func TestChangesDocstoreProvisionedFirst(t *testing.T) {
 		handle_path /admin/* {
 			docstore {
 				storage bolt {dir}/data.db
-				userid_hmac_secret test-secret
+				userid_hmac_secret test-secret-of-16-bytes
 			}
 		}
 		changes {
@@ -52,7 +52,7 @@ func TestChangesDocstoreProvisionedFirst(t *testing.T) {
 		}
 		docstore {
 			storage bolt {dir}/data.db
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 }
@@ -79,14 +79,14 @@ const changesTwoStores = changesGlobal + `:{port} {
 		}
 		docstore {
 			storage bolt {dir}/a.db
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 	handle /other/* {
 		docstore {
 			storage bolt {dir}/b.db
 			prefix /other
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 }

@@ -19,7 +19,7 @@ const changesTranscriptConfig = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		bucket_create_principals system.Everyone
 		flush_endpoint
 	}

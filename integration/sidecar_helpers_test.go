@@ -20,7 +20,7 @@ const sidecarPoll = 200 * time.Millisecond
 const sidecarUpstreamCaddyfile = changesGlobal + `:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		flush_endpoint
 	}
 }
