@@ -52,6 +52,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //			max_backoff <duration>
 //			auth basic <user> <password> | bearer <token> | header <value>
 //			forward_headers <header...>
+//			cors_origins <origin...>
 //			auth_cache_ttl <duration>
 //			max_collections <n>
 //			max_body <size>
@@ -138,6 +139,11 @@ func unmarshalUpstream(disp *caddyfile.Dispenser) (*ChangesUpstream, error) {
 		case "forward_headers":
 			u.ForwardHeaders = disp.RemainingArgs()
 			if len(u.ForwardHeaders) == 0 {
+				err = disp.ArgErr()
+			}
+		case "cors_origins":
+			u.CORSOrigins = disp.RemainingArgs()
+			if len(u.CORSOrigins) == 0 {
 				err = disp.ArgErr()
 			}
 		case "auth_cache_ttl":

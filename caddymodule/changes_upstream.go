@@ -52,6 +52,10 @@ type ChangesUpstream struct {
 	// ForwardHeaders are the client headers, besides Authorization,
 	// forwarded to the upstream's permission checks.
 	ForwardHeaders []string `json:"forward_headers,omitempty"`
+	// CORSOrigins are the origins allowed to read the sidecar's answers
+	// with credentials; keep it equal to the upstream's cors_origins.
+	// Default: any origin, without credentials.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// AuthCacheTTL is how long the upstream's "may read" answer is reused
 	// for the same credentials and collection. Default: 1s; 0 asks every
 	// time.
@@ -130,6 +134,7 @@ func (u *ChangesUpstream) options(cfg changes.Config) (upstream.Options, error) 
 		MaxBackoff:      time.Duration(u.MaxBackoff),
 		Authorization:   repl.ReplaceKnown(u.Authorization, ""),
 		ForwardHeaders:  u.ForwardHeaders,
+		CORSOrigins:     u.CORSOrigins,
 		AuthCacheTTL:    upstream.DefaultAuthCacheTTL,
 		MaxCollections:  u.MaxCollections,
 		MaxBody:         u.MaxBody,

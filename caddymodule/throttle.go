@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/changegate/changegate/internal/cors"
 	"github.com/changegate/changegate/ratelimit"
 )
 
@@ -56,6 +57,10 @@ type Throttle struct {
 	// KintoPrefix is where the Kinto API lives, for Format "auto".
 	// Default: /v1.
 	KintoPrefix string `json:"kinto_prefix,omitempty"`
+	// CORSOrigins are the origins that may read Kinto-format refusals
+	// with credentials; keep it equal to the docstore's cors_origins.
+	// Default: any origin, without credentials.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// DisableIETFHeaders leaves out RateLimit-Policy and RateLimit
 	// (draft-ietf-httpapi-ratelimit-headers), keeping X-RateLimit-*.
 	DisableIETFHeaders bool `json:"disable_ietf_headers,omitempty"`
@@ -67,6 +72,7 @@ type Throttle struct {
 	format     ratelimit.Format
 	kintoPath  string
 	retryAfter time.Duration
+	cors       cors.Policy
 	down       *atomic.Bool // the store failed its last decision
 	logger     *zap.Logger
 }
@@ -167,6 +173,7 @@ func (t *Throttle) provisionOptions() error {
 		return fmt.Errorf("throttle: kinto_prefix %q must start with /", t.kintoPath)
 	}
 	t.kintoPath = strings.TrimSuffix(t.kintoPath, "/")
+	t.cors = cors.New(t.CORSOrigins)
 	t.retryAfter = time.Duration(t.FailRetryAfter)
 	if t.retryAfter == 0 {
 		t.retryAfter = 3 * time.Second
@@ -309,7 +316,7 @@ func (t *Throttle) reject(w http.ResponseWriter, r *http.Request, d ratelimit.De
 		}
 		return caddyhttp.Error(http.StatusTooManyRequests, fmt.Errorf("rate limit exceeded in zone %s", zone))
 	}
-	ratelimit.Reject(w, r, t.formatFor(r), d, policies)
+	ratelimit.Reject(w, r, t.formatFor(r), t.cors, d, policies)
 	return nil
 }
 
@@ -328,7 +335,7 @@ func (t *Throttle) storeFailed(w http.ResponseWriter, r *http.Request, next cadd
 		ratelimit.SetRetryAfter(w.Header(), t.retryAfter)
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
-	ratelimit.Unavailable(w, r, t.formatFor(r), t.retryAfter)
+	ratelimit.Unavailable(w, r, t.formatFor(r), t.cors, t.retryAfter)
 	return nil
 }
 

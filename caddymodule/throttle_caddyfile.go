@@ -42,6 +42,7 @@ func init() {
 //		fail_closed [<retry_after>]
 //		format auto|kinto|json|plain|handle_errors
 //		kinto_prefix <path>
+//		cors_origins <origin...>
 //		disable_ietf_headers
 //	}
 //
@@ -74,6 +75,11 @@ func (t *Throttle) unmarshalOption(disp *caddyfile.Dispenser) error {
 		}
 	case "kinto_prefix":
 		t.KintoPrefix, err = singleArg(disp)
+	case "cors_origins":
+		t.CORSOrigins = disp.RemainingArgs()
+		if len(t.CORSOrigins) == 0 {
+			return disp.ArgErr()
+		}
 	case "disable_ietf_headers":
 		t.DisableIETFHeaders, err = true, noArgs(disp)
 	default:

@@ -69,15 +69,11 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 // poller keeps asking, so an upstream that serves again is noticed.
 func (a Access) EndOfService() bool { return a.src.client.retired.Load() }
 
-// Decorate adds what every answer of a Kinto server carries: CORS for
-// the caller's origin (Kinto's default cors_origins is *), Retry-After on
-// 503 and 409, and UpstreamHeader while the upstream is away.
+// Decorate adds what every answer of a Kinto server carries: CORS by
+// the shared origin rule (internal/cors), Retry-After on 503 and 409, and
+// UpstreamHeader while the upstream is away.
 func (a Access) Decorate(r *http.Request, status int, hd http.Header) {
-	if origin := r.Header.Get("Origin"); origin != "" {
-		hd.Set("Access-Control-Allow-Origin", origin)
-		hd.Set("Access-Control-Allow-Credentials", "true")
-		hd.Add("Vary", "Origin")
-	}
+	a.src.cors.Apply(r.Header.Get("Origin"), hd)
 	if (status == http.StatusServiceUnavailable || status == http.StatusConflict) && hd.Get("Retry-After") == "" {
 		hd.Set("Retry-After", strconv.Itoa(a.src.opts.RetryAfter))
 	}
