@@ -44,6 +44,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //		cache_size <size>
 //		feed_timeout_max <duration>
 //		heartbeat <duration>
+//		monitor_visibility readable|all
 //		upstream <url> {
 //			poll_interval <duration>
 //			poll_concurrency <n>
@@ -98,6 +99,11 @@ func (c *Changes) unmarshalOption(disp *caddyfile.Dispenser) error {
 		c.FeedTimeoutMax, err = durationArg(disp)
 	case "heartbeat":
 		c.Heartbeat, err = durationArg(disp)
+	case "monitor_visibility":
+		c.MonitorVisibility, err = singleArg(disp)
+		if err == nil && c.MonitorVisibility != "readable" && c.MonitorVisibility != "all" {
+			return disp.Errf("monitor_visibility: want readable or all, got '%s'", c.MonitorVisibility)
+		}
 	case "upstream":
 		c.Upstream, err = unmarshalUpstream(disp)
 	default:

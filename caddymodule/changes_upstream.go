@@ -112,6 +112,9 @@ func (c *Changes) provisionUpstream() error {
 	ps := v.(pooledSidecar)
 	c.live.onCleanup(func() { _, _ = changesStates.Delete(key) })
 	ps.SetCacheBytes(c.CacheSize)
+	// Permission changes made straight to the upstream are not seen:
+	// ask again about the anonymous monitor view once per poll.
+	c.cfg.VisibilityTTL = cmp.Or(opts.PollInterval, upstream.DefaultPollInterval)
 	h, err := changes.NewHandler(c.cfg, ps.State, ps.src.Access(), c.logger)
 	if err != nil {
 		return fmt.Errorf("changes: %v", err)

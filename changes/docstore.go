@@ -69,6 +69,12 @@ func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
 	return a.Handler.CanReadCollection(r.Context(), caller, key.Bucket, key.Collection)
 }
 
+// Anonymous reports whether the docstore sees no user in r.
+func (a DocstoreAccess) Anonymous(r *http.Request) bool {
+	caller, err := a.Handler.Identify(r)
+	return err == nil && caller.UserID() == ""
+}
+
 // EndOfService reports whether the docstore's eos date passed.
 func (a DocstoreAccess) EndOfService() bool { return a.Handler.EndOfService() }
 

@@ -23,7 +23,7 @@ func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, 
 		h.oldSince(w, r, ps, monitorChangesetPath, exposeDefault) {
 		return
 	}
-	view := h.view.current(h.state.registry)
+	view := h.monitorFor(r)
 	timestamp := view.timestamp
 	if timestamp == 0 {
 		// No entry: the reference answers the current time.

@@ -41,7 +41,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 		h.sendError(w, r, expose, err)
 		return
 	}
-	view := h.view.current(h.state.registry)
+	view := h.monitorFor(r)
 	timestamp := view.timestamp
 	if timestamp == 0 {
 		timestamp = h.nowMillis()

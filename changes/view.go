@@ -38,6 +38,9 @@ type monitorView struct {
 	histMu  sync.RWMutex
 	history map[int64]uint64
 	order   []int64
+
+	// anonymous is the view as anonymous callers see it.
+	anonymous visibilityCache
 }
 
 // view returns the state's view for cfg, creating it.

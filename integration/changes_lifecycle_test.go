@@ -49,6 +49,7 @@ func TestChangesDocstoreProvisionedFirst(t *testing.T) {
 		}
 		changes {
 			resources /buckets/main
+			monitor_visibility all
 		}
 		docstore {
 			storage bolt {dir}/data.db
@@ -76,6 +77,7 @@ const changesTwoStores = changesGlobal + `:{port} {
 		changes {
 			NAME
 			resources /buckets/main
+			monitor_visibility all
 		}
 		docstore {
 			storage bolt {dir}/a.db

@@ -10,10 +10,12 @@ import (
 )
 
 // changesTranscriptConfig is the reference transcripts' server: main
-// monitored, http_host the server itself, anonymous bucket creation.
+// monitored, http_host the server itself, anonymous bucket creation, the
+// monitor listing every collection to anyone.
 const changesTranscriptConfig = changesGlobal + `:{port} {
 	changes {
 		resources /buckets/main
+		monitor_visibility all
 		http_host 127.0.0.1:{port}
 		http_scheme http
 	}

@@ -63,6 +63,10 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	return nil
 }
 
+// Anonymous reports whether r carries none of the headers the upstream
+// would identify its caller by (Authorization and ForwardHeaders).
+func (a Access) Anonymous(r *http.Request) bool { return len(a.src.clientHeaders(r)) == 0 }
+
 // EndOfService reports whether the upstream's last answer was its
 // end-of-service 410: the changes endpoints then go to the upstream too
 // (through reverse_proxy), which answers them as every other route. The
