@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -151,8 +152,39 @@ func (t *Throttle) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	t.store, t.release, t.storeName = store, release, cfg.name()
+	t.store, t.storeName = store, cfg.name()
+	if err := t.probeStore(ctx); err != nil {
+		_ = release()
+		return err
+	}
+	t.release = release
 	return registerThrottleMetrics(ctx.GetMetricsRegistry())
+}
+
+// probeStore asks a Redis store to answer once at start: an unreachable
+// Redis is a start-up error with fail_closed (every request would get
+// 503) and a warning with fail_open (requests pass unlimited until it
+// answers).
+func (t *Throttle) probeStore(ctx caddy.Context) error {
+	r, ok := t.store.(*ratelimit.Redis)
+	if !ok {
+		return nil
+	}
+	timeout := 2 * cmp.Or(time.Duration(t.Store.Timeout), 250*time.Millisecond)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := r.Probe(pctx)
+	switch {
+	case err == nil:
+		return nil
+	case t.FailClosed:
+		return fmt.Errorf("throttle: store %s does not answer and fail_closed is set, so every request would get 503: %v. "+
+			"Start Redis or fix the address, or use fail_open to let requests pass unlimited while it is away", t.storeName, err)
+	}
+	t.down.Store(true)
+	t.logger.Warn("rate limit store does not answer at start; requests pass without limits until it does (fail_open)",
+		zap.String("store", t.storeName), zap.Error(err))
+	return nil
 }
 
 // provisionOptions checks and fills in the handler-wide options.
@@ -549,6 +581,9 @@ func acquireRedisStore(c ThrottleStore) (ratelimit.Store, func() error, error) {
 	}
 	if cfg.Address == "" {
 		return nil, nil, errors.New("throttle: the redis store needs an address")
+	}
+	if err := ratelimit.CheckRedisAddress(cfg.Address); err != nil {
+		return nil, nil, fmt.Errorf("throttle: store redis: %v", err)
 	}
 	key := fmt.Sprintf("redis\x00%s\x00%s\x00%s\x00%d\x00%s", cfg.Address, cfg.Username, cfg.Password, cfg.DB, cfg.Timeout)
 	v, _, err := throttleStores.LoadOrNew(key, func() (caddy.Destructor, error) {

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -167,6 +168,12 @@ func unmarshalThrottleStore(disp *caddyfile.Dispenser) (*ThrottleStore, error) {
 		s.Type = "memory"
 	case len(args) == 2 && args[0] == "redis":
 		s.Type, s.Address = "redis", args[1]
+		// A placeholder is checked once expanded, at provision.
+		if !strings.Contains(s.Address, "{") {
+			if err := ratelimit.CheckRedisAddress(s.Address); err != nil {
+				return nil, disp.Errf("store redis: %v", err)
+			}
+		}
 	default:
 		return nil, disp.Errf("store: want 'memory' or 'redis <address>'")
 	}

@@ -39,19 +39,24 @@ func securityConfig(data string, options ...string) string {
 	return strings.ReplaceAll(cfg, "{data}", data)
 }
 
-// startFails runs changegate on caddyfile and expects it to exit with an
-// error within 30 s; it returns what the process printed.
+// startFails runs changegate on caddyfile (or a JSON config, when it
+// starts with `{"`) and expects it to exit with an error within 30 s; it
+// returns what the process printed.
 func startFails(t *testing.T, caddyfile string) string {
 	t.Helper()
 	dir := t.TempDir()
 	r := strings.NewReplacer("{port}", fmt.Sprint(testserver.FreePort(t)), "{admin}", fmt.Sprint(testserver.FreePort(t)), "{dir}", dir)
-	path := filepath.Join(dir, "Caddyfile")
+	path, args := filepath.Join(dir, "Caddyfile"), []string{"--adapter", "caddyfile"}
+	if strings.HasPrefix(caddyfile, `{"`) {
+		path, args = filepath.Join(dir, "config.json"), nil
+	}
 	if err := os.WriteFile(path, []byte(r.Replace(caddyfile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	bin := testserver.Binary(t) // built before the timeout starts
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testserver.Binary(t), "run", "--config", path, "--adapter", "caddyfile")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--config", path}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg-config"))
 	out, err := cmd.CombinedOutput()
