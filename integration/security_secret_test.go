@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,5 +129,33 @@ func TestFlushEndpointWarned(t *testing.T) {
 		if strings.Contains(string(example), bad) {
 			t.Errorf("Caddyfile.example still contains %q", bad)
 		}
+	}
+}
+
+// TestExampleIsSafe runs Caddyfile.example as the README does (no
+// environment variable): it starts, keys user ids with a generated
+// secret, and an anonymous POST /v1/__flush__ deletes nothing.
+func TestExampleIsSafe(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "Caddyfile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer("8888", "{port}", "8080", fmt.Sprint(testserver.FreePort(t)), "2019", "{admin}").Replace(string(example))
+	s := testserver.Start(t, cfg)
+	v1 := s.URL() + "/v1"
+	b, err := os.ReadFile(filepath.Join(s.Dir(), "data", "changegate.db.userid_secret"))
+	if err != nil {
+		t.Fatalf("no generated secret next to the example's data: %v", err)
+	}
+	if id := whoAmI(t, s, "alice"); id != basicID(strings.TrimSpace(string(b)), "alice:pw") {
+		t.Fatalf("user id %s is not keyed by the generated secret", id)
+	}
+	do(t, "PUT", v1+"/buckets/keep", "{}", basic("alice")).expectStatus(t, 201)
+	if r := do(t, "POST", v1+"/__flush__", "", "Content-Type: text/plain"); r.status < 400 {
+		t.Fatalf("anonymous POST /v1/__flush__ answered %d %s", r.status, r.body)
+	}
+	do(t, "GET", v1+"/buckets/keep", "", basic("alice")).expectStatus(t, 200)
+	if strings.Contains(s.Log(), "flush_endpoint is enabled") {
+		t.Fatalf("the example enables the flush endpoint:\n%s", s.Log())
 	}
 }
