@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/changegate/changegate/docstore"
@@ -20,17 +21,31 @@ import (
 
 // visibilityCache is the anonymous view of a monitor view.
 type visibilityCache struct {
-	mu sync.Mutex
-	// render is the anonymous view of base, built at permission
-	// generation gen; expires bounds it when the store's permission
-	// changes are not all seen as events (sidecar).
+	// cur is read without a lock by every anonymous request.
+	cur atomic.Pointer[anonymousRender]
+
+	mu sync.Mutex // rebuilds
+	// readable remembers, for permission generation readableGen, which
+	// collections anonymous callers may read; readableUntil bounds it
+	// when the store's permission changes are not all seen as events
+	// (sidecar).
+	readable      map[Key]bool
+	readableGen   uint64
+	readableUntil time.Time
+}
+
+// anonymousRender is the anonymous view of base at permission
+// generation gen.
+type anonymousRender struct {
 	render  *monitorRender
 	base    *monitorRender
 	gen     uint64
 	expires time.Time
-	// readable remembers, for generation gen, which collections
-	// anonymous callers may read.
-	readable map[Key]bool
+}
+
+// fresh reports whether a is the anonymous view of base at gen.
+func (a *anonymousRender) fresh(base *monitorRender, gen uint64, now time.Time, ttl time.Duration) bool {
+	return a != nil && a.base == base && a.gen == gen && (ttl <= 0 || now.Before(a.expires))
 }
 
 // monitorFor returns the monitor as the caller of r may see it; r nil
@@ -49,9 +64,67 @@ func (h *Handler) monitorAs(r *http.Request, anonymous bool) *monitorRender {
 	if anonymous {
 		return h.anonymousMonitor(base)
 	}
-	own := base.filter(func(k Key) bool { return h.access.CanRead(r, k) == nil })
+	who := ""
+	if ck, ok := h.access.(callerKeyer); ok {
+		who, _ = ck.CallerKey(r)
+	}
+	gen, now, ttl := h.state.permGen.Load(), h.now(), h.cfg.VisibilityTTL
+	if who != "" {
+		if u, ok := h.view.users.Get(who); ok && u.fresh(base, gen, now, ttl) {
+			return u.render
+		}
+	}
+	own := h.filterFor(r, base)
 	h.view.remember(own.timestamp, own.version)
+	if who != "" {
+		h.view.users.Add(who, &anonymousRender{render: own, base: base, gen: gen, expires: now.Add(ttl)})
+	}
 	return own
+}
+
+// The optional abilities of an Access that make an identified caller's
+// monitor cheap: naming what its permissions depend on, so that its
+// requests share one filtered view, and checking many collections at
+// once.
+type (
+	callerKeyer interface {
+		CallerKey(r *http.Request) (string, error)
+	}
+	bulkReader interface {
+		CanReadAll(r *http.Request, keys []Key) ([]bool, error)
+	}
+)
+
+// userViewsBytes bounds the filtered views kept for identified callers,
+// per monitor view.
+const userViewsBytes = 8 << 20
+
+// renderSize approximates the memory of a filtered view.
+func renderSize(a *anonymousRender) int64 {
+	return int64(len(a.render.json) + 64*len(a.render.entries) + 256)
+}
+
+// filterFor is base as r's caller may read it, checked in one read when
+// the store can.
+func (h *Handler) filterFor(r *http.Request, base *monitorRender) *monitorRender {
+	br, ok := h.access.(bulkReader)
+	if !ok {
+		return base.filter(func(k Key) bool { return h.access.CanRead(r, k) == nil })
+	}
+	keys := make([]Key, len(base.entries))
+	for i, e := range base.entries {
+		keys[i] = e.Key
+	}
+	readable, err := br.CanReadAll(r, keys)
+	if err != nil {
+		h.logger.Warn("checking monitor permissions", "error", err)
+		return base.filter(func(Key) bool { return false })
+	}
+	i := 0
+	return base.filter(func(Key) bool {
+		i++
+		return readable[i-1]
+	})
 }
 
 // anonymousMonitor returns base as anonymous callers may see it, built
@@ -59,20 +132,21 @@ func (h *Handler) monitorAs(r *http.Request, anonymous bool) *monitorRender {
 func (h *Handler) anonymousMonitor(base *monitorRender) *monitorRender {
 	c := &h.view.anonymous
 	gen := h.state.permGen.Load()
-	now := h.now()
+	now, ttl := h.now(), h.cfg.VisibilityTTL
+	if a := c.cur.Load(); a.fresh(base, gen, now, ttl) {
+		return a.render
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	expired := h.cfg.VisibilityTTL > 0 && !now.Before(c.expires)
-	if c.render != nil && c.base == base && c.gen == gen && !expired {
-		return c.render
+	if a := c.cur.Load(); a.fresh(base, gen, now, ttl) {
+		return a.render
 	}
 	previous := c.readable
-	if c.readable == nil || c.gen != gen || expired {
-		c.readable = map[Key]bool{}
-		c.expires = now.Add(h.cfg.VisibilityTTL)
+	if c.readable == nil || c.readableGen != gen || (ttl > 0 && !now.Before(c.readableUntil)) {
+		c.readable, c.readableGen, c.readableUntil = map[Key]bool{}, gen, now.Add(ttl)
 	}
 	anon, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
-	c.render = base.filter(func(k Key) bool {
+	render := base.filter(func(k Key) bool {
 		if ok, known := c.readable[k]; known {
 			return ok
 		}
@@ -85,9 +159,9 @@ func (h *Handler) anonymousMonitor(base *monitorRender) *monitorRender {
 		c.readable[k] = err == nil
 		return err == nil
 	})
-	c.base, c.gen = base, gen
-	h.view.remember(c.render.timestamp, c.render.version)
-	return c.render
+	c.cur.Store(&anonymousRender{render: render, base: base, gen: gen, expires: c.readableUntil})
+	h.view.remember(render.timestamp, render.version)
+	return render
 }
 
 // denied reports a permission answer (401, 403, or 404 for a collection
