@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"net/http"
 	"slices"
@@ -66,6 +67,13 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 // Anonymous reports whether r carries none of the headers the upstream
 // would identify its caller by (Authorization and ForwardHeaders).
 func (a Access) Anonymous(r *http.Request) bool { return len(a.src.clientHeaders(r)) == 0 }
+
+// CallerKey names the credentials r carries (a hash): the monitor keeps
+// one filtered view per credentials for a poll interval.
+func (a Access) CallerKey(r *http.Request) (string, error) {
+	fp := fingerprint(a.src.clientHeaders(r))
+	return hex.EncodeToString(fp[:]), nil
+}
 
 // EndOfService reports whether the upstream's last answer was its
 // end-of-service 410: the changes endpoints then go to the upstream too
