@@ -32,6 +32,7 @@ func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, 
 	hd := w.Header()
 	hd.Set("Last-Modified", httpDate(timestamp))
 	h.setTTL(hd, monitorKey, ps)
+	h.privateFor(r, hd)
 	h.logExpected(q.expected, monitorKey, timestamp)
 	head := strconv.AppendInt([]byte(monitorMetadataHead), timestamp, 10)
 	head = append(head, `,"changes":[`...)

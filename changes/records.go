@@ -57,6 +57,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 	hd.Set("Last-Modified", httpDate(timestamp))
 	hd.Set("Cache-Control", "no-cache, no-store")
 	h.setTTL(hd, monitorKey, ps)
+	h.privateFor(r, hd)
 	if prec.NotModified(timestamp) {
 		h.send(w, r, http.StatusOK, expose, []byte(`{"data":[]}`))
 		return

@@ -82,6 +82,22 @@ func (h *Handler) monitorAs(r *http.Request, anonymous bool) *monitorRender {
 	return own
 }
 
+// privateFor marks a monitor answer private when it is an identified
+// caller's own view: a shared cache must not give it to others (RFC
+// 9111 §5.2.2.7). A cache keeps no answer to a request with
+// Authorization anyway (§3.5), but a caller identified by a cookie or a
+// gateway header has none.
+func (h *Handler) privateFor(r *http.Request, hd http.Header) {
+	if h.cfg.MonitorListAll || h.access.Anonymous(r) {
+		return
+	}
+	if cc := hd.Get("Cache-Control"); cc != "" {
+		hd.Set("Cache-Control", "private, "+cc)
+		return
+	}
+	hd.Set("Cache-Control", "private")
+}
+
 // The optional abilities of an Access that make an identified caller's
 // monitor cheap: naming what its permissions depend on, so that its
 // requests share one filtered view, and checking many collections at

@@ -178,6 +178,11 @@ func TestMonitorSidecarListsReadableOnly(t *testing.T) {
 	expectSeen(t, v1, "anonymous", "", "pub")
 	expectSeen(t, v1, "bob", basic("bob"), "pub", "shared")
 	expectSeen(t, v1, "alice", basic("alice"), "priv", "pub", "shared")
+	// A caller's own view is private to shared caches; the anonymous
+	// one is not.
+	do(t, "GET", v1+monitorChangeset+"?_expected=0", "", basic("alice")).expectHeader(t, "Cache-Control", "private")
+	do(t, "GET", v1+monitorChangeset+"?_expected=0", "").expectHeader(t, "Cache-Control", "")
+	do(t, "GET", v1+monitorRecords, "", basic("bob")).expectHeader(t, "Cache-Control", "private, no-cache, no-store")
 
 	published := changesBroadcast(t, v1)
 	time.Sleep(1100 * time.Millisecond)
