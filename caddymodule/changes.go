@@ -93,6 +93,12 @@ type Changes struct {
 	// Heartbeat is the period of a _changes heartbeat=true. Default: 30s,
 	// below one-minute idle timeouts.
 	Heartbeat caddy.Duration `json:"heartbeat,omitempty"`
+	// MonitorVisibility is "readable" (the default: a caller sees in the
+	// monitor, its _changes feed and __broadcasts__ only the collections
+	// it may read; anonymous callers, those readable by system.Everyone)
+	// or "all" (every monitored collection to anyone, as the reference
+	// plugin does).
+	MonitorVisibility string `json:"monitor_visibility,omitempty"`
 	// Upstream, when set, is the Kinto-compatible server to read instead
 	// of a docstore (sidecar mode, next to reverse_proxy); see
 	// changes_upstream.go.
@@ -136,6 +142,9 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 	c.cfgID = ctx.Done()
 	c.live = &changesLive{}
 	c.cfg = c.config()
+	if v := c.MonitorVisibility; v != "" && v != "readable" && v != "all" {
+		return fmt.Errorf("changes: monitor_visibility: want readable or all, got %q", v)
+	}
 	if err := c.cfg.Validate(); err != nil {
 		return fmt.Errorf("changes: %v", err)
 	}
@@ -197,6 +206,7 @@ func (c *Changes) config() changes.Config {
 		cfg.BroadcastDebounce = time.Duration(*c.PushBroadcastMinDebounceIntervalSeconds) * time.Second
 	}
 	cfg.Version = docstore.Version
+	cfg.MonitorListAll = c.MonitorVisibility == "all"
 	if c.FeedTimeoutMax > 0 {
 		cfg.FeedTimeoutMax = time.Duration(c.FeedTimeoutMax)
 	}

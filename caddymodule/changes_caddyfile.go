@@ -44,6 +44,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //		cache_size <size>
 //		feed_timeout_max <duration>
 //		heartbeat <duration>
+//		monitor_visibility readable|all
 //		upstream <url> {
 //			poll_interval <duration>
 //			poll_concurrency <n>
@@ -52,6 +53,7 @@ var recordCacheOption = regexp.MustCompile(`^(?:[A-Za-z0-9_-]+\.){0,2}record_cac
 //			max_backoff <duration>
 //			auth basic <user> <password> | bearer <token> | header <value>
 //			forward_headers <header...>
+//			cors_origins <origin...>
 //			auth_cache_ttl <duration>
 //			max_collections <n>
 //			max_body <size>
@@ -98,6 +100,11 @@ func (c *Changes) unmarshalOption(disp *caddyfile.Dispenser) error {
 		c.FeedTimeoutMax, err = durationArg(disp)
 	case "heartbeat":
 		c.Heartbeat, err = durationArg(disp)
+	case "monitor_visibility":
+		c.MonitorVisibility, err = singleArg(disp)
+		if err == nil && c.MonitorVisibility != "readable" && c.MonitorVisibility != "all" {
+			return disp.Errf("monitor_visibility: want readable or all, got '%s'", c.MonitorVisibility)
+		}
 	case "upstream":
 		c.Upstream, err = unmarshalUpstream(disp)
 	default:
@@ -139,6 +146,11 @@ func unmarshalUpstream(disp *caddyfile.Dispenser) (*ChangesUpstream, error) {
 		case "forward_headers":
 			u.ForwardHeaders = disp.RemainingArgs()
 			if len(u.ForwardHeaders) == 0 {
+				err = disp.ArgErr()
+			}
+		case "cors_origins":
+			u.CORSOrigins = disp.RemainingArgs()
+			if len(u.CORSOrigins) == 0 {
 				err = disp.ArgErr()
 			}
 		case "auth_cache_ttl":

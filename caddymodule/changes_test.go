@@ -21,7 +21,7 @@ func changesConfigCtx(t *testing.T) caddy.Context {
 }
 
 func changesDocstore(path string) *Docstore {
-	return &Docstore{Storage: &StorageConfig{Path: path}, UserIDHMACSecret: "s", InsecureAllowAll: true}
+	return &Docstore{Storage: &StorageConfig{Path: path}, UserIDHMACSecret: "test-secret-of-16-bytes", InsecureAllowAll: true}
 }
 
 // changesServe runs a request through changes then the docstore, as a

@@ -53,6 +53,10 @@ type ChangesUpstream struct {
 	// ForwardHeaders are the client headers, besides Authorization,
 	// forwarded to the upstream's permission checks.
 	ForwardHeaders []string `json:"forward_headers,omitempty"`
+	// CORSOrigins are the origins allowed to read the sidecar's answers
+	// with credentials; keep it equal to the upstream's cors_origins.
+	// Default: any origin, without credentials.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// AuthCacheTTL is how long the upstream's "may read" answer is reused
 	// for the same credentials and collection. Default: 1s; 0 asks every
 	// time.
@@ -118,6 +122,9 @@ func (c *Changes) provisionUpstream() error {
 	ps := v.(pooledSidecar)
 	c.live.onCleanup(func() { _, _ = changesStates.Delete(key) })
 	ps.SetCacheBytes(c.CacheSize)
+	// Permission changes made straight to the upstream are not seen:
+	// ask again about the anonymous monitor view once per poll.
+	c.cfg.VisibilityTTL = cmp.Or(opts.PollInterval, upstream.DefaultPollInterval)
 	h, err := changes.NewHandler(c.cfg, ps.State, ps.src.Access(), c.logger)
 	if err != nil {
 		return fmt.Errorf("changes: %v", err)
@@ -141,6 +148,7 @@ func (u *ChangesUpstream) options(cfg changes.Config) (upstream.Options, error) 
 		MaxBackoff:      time.Duration(u.MaxBackoff),
 		Authorization:   repl.ReplaceKnown(u.Authorization, ""),
 		ForwardHeaders:  u.ForwardHeaders,
+		CORSOrigins:     u.CORSOrigins,
 		AuthCacheTTL:    upstream.DefaultAuthCacheTTL,
 		MaxCollections:  u.MaxCollections,
 		MaxBody:         u.MaxBody,

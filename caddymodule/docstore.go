@@ -28,9 +28,15 @@ type Docstore struct {
 	// anonymous, may read and write anything. For throw-away servers.
 	InsecureAllowAll bool `json:"insecure_allow_all,omitempty"`
 	// UserIDHMACSecret keys basicauth user ids and default bucket ids
-	// (Kinto's userid_hmac_secret). Required unless basicauth and the
-	// default bucket are both off.
+	// (Kinto's userid_hmac_secret): at least 16 bytes, placeholders such
+	// as {env.NAME} or {file./path} resolved at start. Default: a random
+	// secret generated on first start and kept, mode 0600, in the file
+	// <storage path>.userid_secret.
 	UserIDHMACSecret string `json:"userid_hmac_secret,omitempty"`
+	// UserIDSecretChange "allow" accepts a secret other than the one the
+	// store was written with (every user id then changes). Default: such
+	// a start is refused.
+	UserIDSecretChange string `json:"userid_secret_change,omitempty"`
 	// BasicAuth enables Kinto's basicauth policy: any user:pass is an
 	// identity. Default: on.
 	BasicAuth *bool `json:"basicauth,omitempty"`
@@ -103,12 +109,23 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	secret, err := d.userIDSecret(storage)
+	if err != nil {
+		return err
+	}
 	store, err := acquireStore(storage)
 	if err != nil {
 		return err
 	}
+	if err := d.recordSecret(ctx, store, storage, secret); err != nil {
+		_ = releaseStore(storage)
+		return err
+	}
+	d.warnFlush(ctx, storage)
 	d.storage = storage
-	d.handler, err = docstore.NewHandler(store, d.config(), ctx.Slogger())
+	cfg := d.config()
+	cfg.UserIDHMACSecret = secret
+	d.handler, err = docstore.NewHandler(store, cfg, ctx.Slogger())
 	if err != nil {
 		_ = releaseStore(storage)
 		return fmt.Errorf("docstore: %v", err)
@@ -168,7 +185,6 @@ func (d *Docstore) config() docstore.Config {
 		EOSURL:                 d.EOSURL,
 		RetryAfterSeconds:      d.RetryAfter,
 		InsecureAllowAll:       d.InsecureAllowAll,
-		UserIDHMACSecret:       d.UserIDHMACSecret,
 		BasicAuth:              d.BasicAuth == nil || *d.BasicAuth,
 		DefaultBucket:          d.DefaultBucket == nil || *d.DefaultBucket,
 		BucketCreatePrincipals: d.BucketCreatePrincipals,

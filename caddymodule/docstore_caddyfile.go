@@ -17,6 +17,7 @@ func init() {
 //		storage bolt [<path>]
 //		prefix /v1
 //		userid_hmac_secret <secret>
+//		userid_secret_change allow
 //		basicauth on|off
 //		default_bucket on|off
 //		bucket_create_principals <principal...>
@@ -67,6 +68,11 @@ func (d *Docstore) unmarshalOption(disp *caddyfile.Dispenser) error {
 		}
 		disp.Prev()
 		d.UserIDHMACSecret, err = singleArg(disp)
+	case "userid_secret_change":
+		d.UserIDSecretChange, err = singleArg(disp)
+		if err == nil && d.UserIDSecretChange != "allow" {
+			return disp.Errf("userid_secret_change: want 'allow', got '%s'", d.UserIDSecretChange)
+		}
 	case "basicauth":
 		d.BasicAuth, err = onOffArg(disp)
 	case "default_bucket":

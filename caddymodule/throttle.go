@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/changegate/changegate/internal/cors"
 	"github.com/changegate/changegate/ratelimit"
 )
 
@@ -56,6 +58,10 @@ type Throttle struct {
 	// KintoPrefix is where the Kinto API lives, for Format "auto".
 	// Default: /v1.
 	KintoPrefix string `json:"kinto_prefix,omitempty"`
+	// CORSOrigins are the origins that may read Kinto-format refusals
+	// with credentials; keep it equal to the docstore's cors_origins.
+	// Default: any origin, without credentials.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// DisableIETFHeaders leaves out RateLimit-Policy and RateLimit
 	// (draft-ietf-httpapi-ratelimit-headers), keeping X-RateLimit-*.
 	DisableIETFHeaders bool `json:"disable_ietf_headers,omitempty"`
@@ -67,6 +73,7 @@ type Throttle struct {
 	format     ratelimit.Format
 	kintoPath  string
 	retryAfter time.Duration
+	cors       cors.Policy
 	down       *atomic.Bool // the store failed its last decision
 	logger     *zap.Logger
 }
@@ -145,9 +152,40 @@ func (t *Throttle) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	t.store, t.release, t.storeName = store, release, cfg.name()
+	t.store, t.storeName = store, cfg.name()
+	if err := t.probeStore(ctx); err != nil {
+		_ = release()
+		return err
+	}
+	t.release = release
 	t.reportHealth(ctx)
 	return registerThrottleMetrics(ctx.GetMetricsRegistry())
+}
+
+// probeStore asks a Redis store to answer once at start: an unreachable
+// Redis is a start-up error with fail_closed (every request would get
+// 503) and a warning with fail_open (requests pass unlimited until it
+// answers).
+func (t *Throttle) probeStore(ctx caddy.Context) error {
+	r, ok := t.store.(*ratelimit.Redis)
+	if !ok {
+		return nil
+	}
+	timeout := 2 * cmp.Or(time.Duration(t.Store.Timeout), 250*time.Millisecond)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := r.Probe(pctx)
+	switch {
+	case err == nil:
+		return nil
+	case t.FailClosed:
+		return fmt.Errorf("throttle: store %s does not answer and fail_closed is set, so every request would get 503: %v. "+
+			"Start Redis or fix the address, or use fail_open to let requests pass unlimited while it is away", t.storeName, err)
+	}
+	t.down.Store(true)
+	t.logger.Warn("rate limit store does not answer at start; requests pass without limits until it does (fail_open)",
+		zap.String("store", t.storeName), zap.Error(err))
+	return nil
 }
 
 // provisionOptions checks and fills in the handler-wide options.
@@ -168,6 +206,7 @@ func (t *Throttle) provisionOptions() error {
 		return fmt.Errorf("throttle: kinto_prefix %q must start with /", t.kintoPath)
 	}
 	t.kintoPath = strings.TrimSuffix(t.kintoPath, "/")
+	t.cors = cors.New(t.CORSOrigins)
 	t.retryAfter = time.Duration(t.FailRetryAfter)
 	if t.retryAfter == 0 {
 		t.retryAfter = 3 * time.Second
@@ -310,7 +349,7 @@ func (t *Throttle) reject(w http.ResponseWriter, r *http.Request, d ratelimit.De
 		}
 		return caddyhttp.Error(http.StatusTooManyRequests, fmt.Errorf("rate limit exceeded in zone %s", zone))
 	}
-	ratelimit.Reject(w, r, t.formatFor(r), d, policies)
+	ratelimit.Reject(w, r, t.formatFor(r), t.cors, d, policies)
 	return nil
 }
 
@@ -329,7 +368,7 @@ func (t *Throttle) storeFailed(w http.ResponseWriter, r *http.Request, next cadd
 		ratelimit.SetRetryAfter(w.Header(), t.retryAfter)
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
-	ratelimit.Unavailable(w, r, t.formatFor(r), t.retryAfter)
+	ratelimit.Unavailable(w, r, t.formatFor(r), t.cors, t.retryAfter)
 	return nil
 }
 
@@ -543,6 +582,9 @@ func acquireRedisStore(c ThrottleStore) (ratelimit.Store, func() error, error) {
 	}
 	if cfg.Address == "" {
 		return nil, nil, errors.New("throttle: the redis store needs an address")
+	}
+	if err := ratelimit.CheckRedisAddress(cfg.Address); err != nil {
+		return nil, nil, fmt.Errorf("throttle: store redis: %v", err)
 	}
 	key := fmt.Sprintf("redis\x00%s\x00%s\x00%s\x00%d\x00%s", cfg.Address, cfg.Username, cfg.Password, cfg.DB, cfg.Timeout)
 	v, _, err := throttleStores.LoadOrNew(key, func() (caddy.Destructor, error) {

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -42,6 +43,7 @@ func init() {
 //		fail_closed [<retry_after>]
 //		format auto|kinto|json|plain|handle_errors
 //		kinto_prefix <path>
+//		cors_origins <origin...>
 //		disable_ietf_headers
 //	}
 //
@@ -74,6 +76,11 @@ func (t *Throttle) unmarshalOption(disp *caddyfile.Dispenser) error {
 		}
 	case "kinto_prefix":
 		t.KintoPrefix, err = singleArg(disp)
+	case "cors_origins":
+		t.CORSOrigins = disp.RemainingArgs()
+		if len(t.CORSOrigins) == 0 {
+			return disp.ArgErr()
+		}
 	case "disable_ietf_headers":
 		t.DisableIETFHeaders, err = true, noArgs(disp)
 	default:
@@ -161,6 +168,12 @@ func unmarshalThrottleStore(disp *caddyfile.Dispenser) (*ThrottleStore, error) {
 		s.Type = "memory"
 	case len(args) == 2 && args[0] == "redis":
 		s.Type, s.Address = "redis", args[1]
+		// A placeholder is checked once expanded, at provision.
+		if !strings.Contains(s.Address, "{") {
+			if err := ratelimit.CheckRedisAddress(s.Address); err != nil {
+				return nil, disp.Errf("store redis: %v", err)
+			}
+		}
 	default:
 		return nil, disp.Errf("store: want 'memory' or 'redis <address>'")
 	}

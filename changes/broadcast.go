@@ -80,9 +80,12 @@ func (h *Handler) serveBroadcasts(w http.ResponseWriter, r *http.Request) {
 
 // broadcastTimestamp is the newest monitored timestamp, leaving out
 // -preview buckets and collections (a review request must not wake every
-// client). With no entry it is 0, where the reference fails.
+// client) and, unless the monitor lists everything, collections
+// anonymous clients may not read (the broadcast is public: it must not
+// tell that a private collection changed). With no entry it is 0, where
+// the reference fails.
 func (h *Handler) broadcastTimestamp() int64 {
-	for _, e := range h.view.current(h.state.registry).entries {
+	for _, e := range h.monitorFor(nil).entries {
 		if !strings.Contains(e.Bucket+"/"+e.Collection, "-preview") {
 			return e.Timestamp
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
 )
 
@@ -81,6 +82,44 @@ func BenchmarkMonitorChangeset1000(b *testing.B) {
 	}
 	f.batch(reqs)
 	serve(b, f.h, "/v1/buckets/monitor/collections/changes/changeset?_expected=0")
+}
+
+// BenchmarkMonitorChangeset1000User is BenchmarkMonitorChangeset1000
+// for identified callers: the shared view filtered by one read that
+// checks every collection, kept per principal set.
+func BenchmarkMonitorChangeset1000User(b *testing.B) {
+	f := benchFixture(b, monitored(DefaultConfig(), "/buckets/bench"))
+	f.ok("PUT", "/v1/buckets/bench", "{}")
+	var reqs []string
+	for i := range 1000 {
+		reqs = append(reqs,
+			fmt.Sprintf(`{"method":"PUT","path":"/buckets/bench/collections/c%04d","body":{}}`, i),
+			fmt.Sprintf(`{"method":"POST","path":"/buckets/bench/collections/c%04d/records","body":{"data":{}}}`, i))
+	}
+	f.batch(reqs)
+	target := "/v1/buckets/monitor/collections/changes/changeset?_expected=0"
+	b.Run("same user", func(b *testing.B) {
+		r := httptest.NewRequest("GET", target, nil)
+		r = r.WithContext(docstore.WithUser(r.Context(), "account:bench"))
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discard{h: http.Header{}}
+			for pb.Next() {
+				clear(w.h)
+				f.h.Serve(w, r)
+			}
+		})
+	})
+	b.Run("new user each time", func(b *testing.B) {
+		b.ReportAllocs()
+		w := &discard{h: http.Header{}}
+		for i := range b.N {
+			r := httptest.NewRequest("GET", target, nil)
+			r = r.WithContext(docstore.WithUser(r.Context(), fmt.Sprint("account:", i)))
+			clear(w.h)
+			f.h.Serve(w, r)
+		}
+	})
 }
 
 // BenchmarkChangesetCached10k serves a 10,000-record (~1 MB) changeset

@@ -52,6 +52,16 @@ type Config struct {
 	// [chttpd] changes_timeout): timeout and heartbeat beyond it are
 	// brought down to it. 0 means DefaultFeedTimeoutMax.
 	FeedTimeoutMax time.Duration
+	// MonitorListAll lists every monitored collection to every caller,
+	// as the reference plugin does, and lets __broadcasts__ move for any
+	// of them. By default a caller sees only the collections it may
+	// read (anonymous callers: those readable by system.Everyone).
+	MonitorListAll bool
+	// VisibilityTTL bounds how long the anonymous monitor view is kept
+	// when permission changes may happen unseen (sidecar: writes made
+	// straight to the upstream); 0 keeps it until a bucket or collection
+	// event.
+	VisibilityTTL time.Duration
 	// FeedHeartbeat is the period of heartbeat=true, below Caddy's and
 	// most proxies' one-minute idle timeouts. 0 means
 	// DefaultFeedHeartbeat.

@@ -69,6 +69,32 @@ func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
 	return a.Handler.CanReadCollection(r.Context(), caller, key.Bucket, key.Collection)
 }
 
+// CallerKey names the caller's principals: callers with the same key
+// may read the same collections.
+func (a DocstoreAccess) CallerKey(r *http.Request) (string, error) {
+	caller, err := a.Handler.Identify(r)
+	if err != nil {
+		return "", err
+	}
+	return caller.CallerKey(), nil
+}
+
+// CanReadAll checks the read permission of every collection in one read.
+func (a DocstoreAccess) CanReadAll(r *http.Request, keys []Key) ([]bool, error) {
+	caller, err := a.Handler.Identify(r)
+	if err != nil {
+		return nil, err
+	}
+	buckets, collections := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		buckets[i], collections[i] = k.Bucket, k.Collection
+	}
+	return a.Handler.CanReadCollections(r.Context(), caller, buckets, collections)
+}
+
+// Anonymous reports whether the docstore sees no user in r.
+func (a DocstoreAccess) Anonymous(r *http.Request) bool { return a.Handler.Anonymous(r) }
+
 // EndOfService reports whether the docstore's eos date passed.
 func (a DocstoreAccess) EndOfService() bool { return a.Handler.EndOfService() }
 

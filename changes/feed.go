@@ -61,7 +61,7 @@ func (h *Handler) serveFeedRoute(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	var src feedSource
 	if rt == routeMonitorFeed || rt == routeMonitorFeedDB {
-		src = &monitorFeed{view: h.view, reg: h.state.registry, hub: h.state.feeds()}
+		src = h.monitorFeed(r)
 	} else {
 		if err := h.access.CanRead(r, k); err != nil {
 			h.sendError(w, r, exposeDefault, err)

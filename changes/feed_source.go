@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 
@@ -131,12 +132,30 @@ func (f *collectionFeed) flightKey(after feedCursor, limit int, descending bool)
 	return fmt.Sprintf("c\x00%s\x00%s\x00%d\x00%d\x00%t", f.key.Bucket, f.key.Collection, after.pos, limit, descending)
 }
 
-// monitorFeed reads the monitor view: one row per monitored collection,
-// at its latest records timestamp, in registry-version order.
+// monitorFeed reads the monitor view: one row per monitored collection
+// the caller may see, at its latest records timestamp, in
+// registry-version order.
 type monitorFeed struct {
 	view *monitorView
-	reg  *Registry
 	hub  *feedHub
+	// render is the view as the caller sees it; reads are shared only
+	// between feeds of the same who ("" for the view every anonymous
+	// caller shares).
+	render func() *monitorRender
+	who    string
+}
+
+// monitorFeed is the monitor feed for the caller of r.
+func (h *Handler) monitorFeed(r *http.Request) *monitorFeed {
+	anonymous := h.cfg.MonitorListAll || h.access.Anonymous(r)
+	// A parked feed reads after its request's context is done: its
+	// permission checks must not fail for that.
+	r = r.WithContext(context.WithoutCancel(r.Context()))
+	f := &monitorFeed{view: h.view, hub: h.state.feeds(), render: func() *monitorRender { return h.monitorAs(r, anonymous) }}
+	if !anonymous {
+		f.who = fmt.Sprintf("%p", r)
+	}
+	return f
 }
 
 func (f *monitorFeed) join() (*feedTopic, func()) { return f.hub.join(Key{}, f.view) }
@@ -179,14 +198,14 @@ func cutLast(s string, sep byte) (before, after string, ok bool) {
 func (f *monitorFeed) nowIsLocal() bool { return true }
 
 func (f *monitorFeed) now(context.Context) (feedCursor, bool, error) {
-	r := f.view.current(f.reg)
+	r := f.render()
 	return feedCursor{pos: int64(r.version), ts: r.timestamp}, true, nil
 }
 
 // read lists the entries after the position in version order (newest
 // version first when descending).
 func (f *monitorFeed) read(_ context.Context, after feedCursor, limit int, descending, _ bool) (*feedPage, error) {
-	r := f.view.current(f.reg)
+	r := f.render()
 	entries := make([]int, 0, len(r.entries))
 	for i, e := range r.entries {
 		if descending || after.follows(e) {
@@ -236,5 +255,5 @@ func (f *monitorFeed) appendSeq(b []byte, c feedCursor) []byte {
 }
 
 func (f *monitorFeed) flightKey(after feedCursor, limit int, descending bool) string {
-	return fmt.Sprintf("m\x00%p\x00%d\x00%d\x00%t\x00%t\x00%d\x00%t", f.view, after.pos, after.ts, after.byTime, after.inclusive, limit, descending)
+	return fmt.Sprintf("m\x00%p\x00%s\x00%d\x00%d\x00%t\x00%t\x00%d\x00%t", f.view, f.who, after.pos, after.ts, after.byTime, after.inclusive, limit, descending)
 }

@@ -195,6 +195,7 @@ type publicAccess struct{}
 func (publicAccess) CanRead(*http.Request, Key) error         { return nil }
 func (publicAccess) Decorate(*http.Request, int, http.Header) {}
 func (publicAccess) EndOfService() bool                       { return false }
+func (publicAccess) Anonymous(r *http.Request) bool           { return r.Header.Get("Authorization") == "" }
 
 // eventually retries cond for a second.
 func eventually(t testing.TB, cond func() bool) {

@@ -23,7 +23,7 @@ func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, 
 		h.oldSince(w, r, ps, monitorChangesetPath, exposeDefault) {
 		return
 	}
-	view := h.view.current(h.state.registry)
+	view := h.monitorFor(r)
 	timestamp := view.timestamp
 	if timestamp == 0 {
 		// No entry: the reference answers the current time.
@@ -32,6 +32,7 @@ func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, 
 	hd := w.Header()
 	hd.Set("Last-Modified", httpDate(timestamp))
 	h.setTTL(hd, monitorKey, ps)
+	h.privateFor(r, hd)
 	h.logExpected(q.expected, monitorKey, timestamp)
 	head := strconv.AppendInt([]byte(monitorMetadataHead), timestamp, 10)
 	head = append(head, `,"changes":[`...)

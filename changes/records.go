@@ -41,7 +41,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 		h.sendError(w, r, expose, err)
 		return
 	}
-	view := h.view.current(h.state.registry)
+	view := h.monitorFor(r)
 	timestamp := view.timestamp
 	if timestamp == 0 {
 		timestamp = h.nowMillis()
@@ -57,6 +57,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 	hd.Set("Last-Modified", httpDate(timestamp))
 	hd.Set("Cache-Control", "no-cache, no-store")
 	h.setTTL(hd, monitorKey, ps)
+	h.privateFor(r, hd)
 	if prec.NotModified(timestamp) {
 		h.send(w, r, http.StatusOK, expose, []byte(`{"data":[]}`))
 		return

@@ -98,6 +98,9 @@ type Access interface {
 	// Decorate adds the headers every response of the store carries
 	// (CORS, Backoff, Alert, Retry-After...) once the status is known.
 	Decorate(r *http.Request, status int, header http.Header)
+	// Anonymous reports whether the request carries no identity: its
+	// monitor view is the one shared by every anonymous caller.
+	Anonymous(r *http.Request) bool
 	// EndOfService reports whether the store's end of service passed
 	// (Kinto's eos setting): Kinto then answers every request 410, its
 	// plugins' routes included, so the handler leaves them to the next

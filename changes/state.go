@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 
@@ -43,6 +44,10 @@ type State struct {
 	nextID    int
 
 	broadcast broadcastState
+
+	// permGen counts the events that may have changed who may read a
+	// collection (Registry.permissionEvent).
+	permGen atomic.Uint64
 
 	// hub fans events out to the _changes feeds (feed_hub.go).
 	hubOnce sync.Once
@@ -97,6 +102,9 @@ func (s *State) load() error {
 
 // apply is the source subscription: it must not block.
 func (s *State) apply(ev Event) {
+	if s.registry.permissionEvent(ev) {
+		s.permGen.Add(1)
+	}
 	if fresh, st := s.registry.Apply(ev); fresh {
 		go s.verify(Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/changegate/changegate/cache"
 	"github.com/changegate/changegate/docstore/query"
 )
 
@@ -38,6 +39,11 @@ type monitorView struct {
 	histMu  sync.RWMutex
 	history map[int64]uint64
 	order   []int64
+
+	// anonymous is the view as anonymous callers see it; users holds
+	// it as identified callers see it, by CallerKey.
+	anonymous visibilityCache
+	users     *cache.LRU[string, *anonymousRender]
 }
 
 // view returns the state's view for cfg, creating it.
@@ -53,6 +59,7 @@ func (s *State) view(cfg Config) *monitorView {
 			host:    cfg.HTTPHost,
 			ids:     map[Key]string{},
 			history: map[int64]uint64{},
+			users:   cache.NewLRU[string](userViewsBytes, renderSize),
 		}
 		s.views[k] = v
 	}

@@ -150,9 +150,7 @@ func (h *Handler) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("ETag", `"`+strings.TrimSuffix(parts[2], path.Ext(parts[2]))+`"`)
-	if h.originAllowed(r.Header.Get("Origin")) {
-		hd.Set("Access-Control-Allow-Origin", "*")
-	}
+	h.cors.Apply(r.Header.Get("Origin"), hd)
 	http.ServeContent(w, r, parts[2], time.Time{}, f)
 }
 

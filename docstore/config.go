@@ -43,7 +43,8 @@ type Config struct {
 	// Readonly refuses every write (405) and is shown in settings.
 	Readonly bool
 	// CORSOrigins lists the origins (shell patterns) allowed to read
-	// responses cross-site; Kinto's default is "*".
+	// responses cross-site with credentials; "*" (the default) lets any
+	// origin read them without credentials (internal/cors).
 	CORSOrigins []string
 	// CORSMaxAge is the preflight cache duration.
 	CORSMaxAge time.Duration

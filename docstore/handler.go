@@ -13,6 +13,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/changegate/changegate/internal/cors"
 )
 
 // basicIDCacheSize bounds the basicauth id cache.
@@ -24,6 +26,7 @@ type Handler struct {
 	cfg    Config
 	eos    time.Time
 	logger *slog.Logger
+	cors   cors.Policy
 
 	nonces nonceCache
 	// basicIDs remembers the user ids of recent basicauth credentials:
@@ -51,7 +54,7 @@ func NewHandler(store *Store, cfg Config, logger *slog.Logger) (*Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: store, cfg: cfg, logger: logger, capabilities: map[string]any{}, basicIDs: basicIDs}
+	h := &Handler{store: store, cfg: cfg, logger: logger, capabilities: map[string]any{}, basicIDs: basicIDs, cors: cors.New(cfg.CORSOrigins)}
 	if cfg.EOS != "" {
 		eos, err := time.Parse(time.DateOnly, cfg.EOS)
 		if err != nil {

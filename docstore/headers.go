@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -73,25 +72,10 @@ func (h *Handler) write(w http.ResponseWriter, req *request, resp *response) {
 	}
 }
 
-// setCORSOrigin allows the request's Origin when it matches the configured
-// origins; responses carry credentials, as Kinto's do.
+// setCORSOrigin applies the CORS origin policy (see internal/cors): any
+// origin without credentials by default, listed origins with them.
 func (h *Handler) setCORSOrigin(req *request, hd http.Header) {
-	origin := req.header.Get("Origin")
-	if origin == "" || !h.originAllowed(origin) {
-		return
-	}
-	hd.Set("Access-Control-Allow-Origin", origin)
-	hd.Set("Access-Control-Allow-Credentials", "true")
-	hd.Add("Vary", "Origin")
-}
-
-func (h *Handler) originAllowed(origin string) bool {
-	for _, pattern := range h.cfg.CORSOrigins {
-		if ok, _ := path.Match(pattern, origin); ok || pattern == "*" {
-			return true
-		}
-	}
-	return false
+	h.cors.Apply(req.header.Get("Origin"), hd)
 }
 
 // preflight answers a CORS preflight OPTIONS request.

@@ -17,7 +17,7 @@ import (
 const accountsCaddyfile = changesGlobal + `:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		basicauth off
 		permissions_endpoint
 		accounts {

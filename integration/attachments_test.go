@@ -21,7 +21,7 @@ import (
 const attachmentsCaddyfile = changesGlobal + `:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		attachments {
 			folder {dir}/files
 			base_url http://127.0.0.1:{port}/attachments

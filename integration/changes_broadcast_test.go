@@ -23,7 +23,8 @@ func changesBroadcast(t *testing.T, v1 string) string {
 // timestamp outside -preview collections, at most once per debounce
 // interval, through a real server.
 func TestBroadcastsDebounce(t *testing.T) {
-	cfg := strings.Replace(changesConfig(), "resources /buckets/blocklists", "resources /buckets/main /buckets/main-preview", 1)
+	// The reference publishes changes of every monitored collection.
+	cfg := strings.Replace(changesConfig("monitor_visibility all"), "resources /buckets/blocklists", "resources /buckets/main /buckets/main-preview", 1)
 	s, v1 := startChanges(t)
 	changesReload(t, s, cfg)
 	changesCreate(t, v1, "main", "a")

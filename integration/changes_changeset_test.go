@@ -12,6 +12,8 @@ import (
 // /v1/buckets/{bid}/collections/{cid}/changeset.
 func TestChangesetView(t *testing.T) {
 	s, v1 := startChanges(t,
+		// The reference lists every monitored collection to anyone.
+		"monitor_visibility all",
 		"record_cache_expires_seconds 180",
 		"main.record_cache_expires_seconds 360",
 		"blocklists.certificates.record_cache_expires_seconds 1234",
@@ -181,7 +183,8 @@ func TestChangesetView(t *testing.T) {
 // TestMonitorChangesetView mirrors the reference's
 // MonitorChangesetViewTest.
 func TestMonitorChangesetView(t *testing.T) {
-	_, v1 := startChanges(t, "since_max_age_days 1")
+	// The reference lists every monitored collection to anyone.
+	_, v1 := startChanges(t, "since_max_age_days 1", "monitor_visibility all")
 	changeset := v1 + monitorChangeset + "?_expected=42"
 	setUp := func(t *testing.T) {
 		changesSetUp(t, v1)

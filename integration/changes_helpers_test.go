@@ -13,11 +13,13 @@ import (
 
 // changesCaddyfile is the reference plugin's test fixture (tests/changes/
 // config.ini): basic auth, blocklists monitored, blocklists/excluded left
-// out, the old-_since redirect off, http_host www.kinto-storage.org.
+// out, the old-_since redirect off, http_host www.kinto-storage.org, and
+// the monitor listing every collection to anyone as the reference does.
 // extra goes into the changes block.
 const changesCaddyfile = changesGlobal + `:{port} {
 	changes {
 		resources /buckets/blocklists
+		monitor_visibility all
 		excluded_collections /buckets/blocklists/collections/excluded
 		since_max_age_days -1
 		http_host www.kinto-storage.org
@@ -25,7 +27,7 @@ const changesCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		flush_endpoint
 	}
 }

@@ -44,15 +44,16 @@ func TestChangesDocstoreProvisionedFirst(t *testing.T) {
 		handle_path /admin/* {
 			docstore {
 				storage bolt {dir}/data.db
-				userid_hmac_secret test-secret
+				userid_hmac_secret test-secret-of-16-bytes
 			}
 		}
 		changes {
 			resources /buckets/main
+			monitor_visibility all
 		}
 		docstore {
 			storage bolt {dir}/data.db
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 }
@@ -76,17 +77,18 @@ const changesTwoStores = changesGlobal + `:{port} {
 		changes {
 			NAME
 			resources /buckets/main
+			monitor_visibility all
 		}
 		docstore {
 			storage bolt {dir}/a.db
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 	handle /other/* {
 		docstore {
 			storage bolt {dir}/b.db
 			prefix /other
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 		}
 	}
 }

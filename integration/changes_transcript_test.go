@@ -10,16 +10,18 @@ import (
 )
 
 // changesTranscriptConfig is the reference transcripts' server: main
-// monitored, http_host the server itself, anonymous bucket creation.
+// monitored, http_host the server itself, anonymous bucket creation, the
+// monitor listing every collection to anyone.
 const changesTranscriptConfig = changesGlobal + `:{port} {
 	changes {
 		resources /buckets/main
+		monitor_visibility all
 		http_host 127.0.0.1:{port}
 		http_scheme http
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		bucket_create_principals system.Everyone
 		flush_endpoint
 	}
@@ -162,7 +164,7 @@ func TestChangesTranscript(t *testing.T) {
 	do(t, "POST", cs+"?_expected=1", "").expect(t, 405, `{"code":405,"errno":115,"error":"Method Not Allowed","message":"Method not allowed on this endpoint."}`).
 		expectHeader(t, "Allow", "GET, HEAD, OPTIONS").changesAbsent(t, "Access-Control-Expose-Headers")
 	do(t, "OPTIONS", cs, "", "Origin: http://x", "Access-Control-Request-Method: GET").expectStatus(t, 200)
-	do(t, "GET", records, "", "Origin: http://x").expectHeader(t, "Access-Control-Allow-Origin", "http://x")
+	do(t, "GET", records, "", "Origin: http://x").expectHeader(t, "Access-Control-Allow-Origin", "*")
 }
 
 // changesRedirectBody is Pyramid's 307 body.

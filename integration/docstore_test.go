@@ -20,7 +20,7 @@ const standalone = `{
 :{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		insecure_allow_all
 		flush_endpoint
 	}

@@ -24,7 +24,7 @@ const feedsCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		flush_endpoint
 	}
 }

@@ -29,7 +29,7 @@ const withChanges = `{
 	}
 	docstore {
 		storage bolt {dir}/data/changegate.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 	}
 }
 `
@@ -181,9 +181,10 @@ func TestConfigErrorsSayTheFix(t *testing.T) {
 	tests := []struct {
 		name, command, docstore, want string
 	}{
-		{"no secret", "validate", "storage bolt ./data/changegate.db",
-			"docstore: userid_hmac_secret is missing: basicauth and default_bucket (both on by default) derive user ids " +
-				"and personal bucket ids from it; add `userid_hmac_secret <long random string>` to the docstore block"},
+		{"short secret", "validate", "storage bolt ./data/changegate.db\n\t\tuserid_hmac_secret short",
+			"docstore: userid_hmac_secret is unsafe: "},
+		{"placeholder secret", "validate", "storage bolt ./data/changegate.db\n\t\tuserid_hmac_secret change-me-before-production",
+			"Set a random value of at least 16 bytes (e.g. `openssl rand -hex 32`), or remove the directive"},
 		{"engine typo at adapt", "adapt", "storage blot ./data/changegate.db\n\t\tuserid_hmac_secret s",
 			"storage: unknown engine \"blot\": write `storage bolt [<path>]` (bolt is the only engine in this build)"},
 		{"eos date at adapt", "adapt", "eos 31/01/2027\n\t\tuserid_hmac_secret s",

@@ -28,7 +28,7 @@ const hardenedCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt %s
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		max_body_size 64KB
 	}
 }
@@ -463,7 +463,7 @@ func TestHardeningFutureTimestampSidecar(t *testing.T) {
 	up := testserver.Start(t, changesGlobal+`:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		timestamp_tolerance 1000000h
 	}
 }

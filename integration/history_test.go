@@ -12,7 +12,7 @@ import (
 const historyCaddyfile = changesGlobal + `:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		history {
 			exclude_resources /buckets/excluded
 		}

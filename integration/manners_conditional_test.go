@@ -96,7 +96,7 @@ func TestMannersRequirePreconditionKinto(t *testing.T) {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		insecure_allow_all
 	}
 }

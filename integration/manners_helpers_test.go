@@ -43,7 +43,7 @@ const mannersDocstore = mannersGlobal + `:{port} {
 	jsonp
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		insecure_allow_all
 	}
 }

@@ -23,7 +23,7 @@ const metricsCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		insecure_allow_all
 	}
 }

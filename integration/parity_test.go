@@ -17,7 +17,7 @@ const parityCaddyfile = changesGlobal + `:{port} {
 	}
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		permissions_endpoint
 	}
 }

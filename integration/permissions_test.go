@@ -24,7 +24,7 @@ const secured = `{
 :{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		permissions_endpoint
 	}
 }
@@ -35,16 +35,16 @@ func basic(user string) string {
 	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":pw"))
 }
 
-// userID is the basicauth principal of user:pw under test-secret.
+// userID is the basicauth principal of user:pw under test-secret-of-16-bytes.
 func userID(user string) string {
-	mac := hmac.New(sha256.New, []byte("test-secret"))
+	mac := hmac.New(sha256.New, []byte("test-secret-of-16-bytes"))
 	mac.Write([]byte(user + ":pw"))
 	return "basicauth:" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // personalBucket is the default bucket id of a principal.
 func personalBucket(principal string) string {
-	mac := hmac.New(sha256.New, []byte("test-secret"))
+	mac := hmac.New(sha256.New, []byte("test-secret-of-16-bytes"))
 	mac.Write([]byte(principal))
 	return uuid.MustParse(hex.EncodeToString(mac.Sum(nil))[:32]).String()
 }

@@ -20,7 +20,7 @@ const sidecarPoll = 200 * time.Millisecond
 const sidecarUpstreamCaddyfile = changesGlobal + `:{port} {
 	docstore {
 		storage bolt {dir}/data.db
-		userid_hmac_secret test-secret
+		userid_hmac_secret test-secret-of-16-bytes
 		flush_endpoint
 	}
 }
@@ -28,10 +28,13 @@ const sidecarUpstreamCaddyfile = changesGlobal + `:{port} {
 
 // sidecarCaddyfile is the sidecar in front of the upstream %[1]s (its /v1
 // URL), reached at host %[2]s; %[3]s goes into the changes block. The
-// service account svc:pw polls.
+// service account svc:pw polls. The monitor lists every collection, as
+// the reference does: these tests are about following the upstream
+// (security_monitor_test.go covers what anonymous callers see).
 const sidecarCaddyfile = changesGlobal + `:{port} {
 	changes {
 		resources /buckets/blocklists
+		monitor_visibility all
 		http_host www.kinto-storage.org
 		upstream %[1]s {
 			poll_interval 200ms

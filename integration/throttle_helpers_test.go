@@ -43,7 +43,7 @@ func throttled(body string) string {
 	handle /v1/* {
 		docstore {
 			storage bolt {dir}/data.db
-			userid_hmac_secret test-secret
+			userid_hmac_secret test-secret-of-16-bytes
 			insecure_allow_all
 		}
 	}

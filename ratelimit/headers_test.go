@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/internal/cors"
 )
 
 // mustZone builds a zone or fails the test.
@@ -146,9 +148,9 @@ func TestRejectBodies(t *testing.T) {
 				r.Header.Set("Origin", tc.origin)
 			}
 			if tc.status == 429 {
-				Reject(rec, r, tc.format, d, policies)
+				Reject(rec, r, tc.format, cors.New(nil), d, policies)
 			} else {
-				Unavailable(rec, r, tc.format, 3*time.Second)
+				Unavailable(rec, r, tc.format, cors.New(nil), 3*time.Second)
 			}
 			wantRetry := "29"
 			if tc.status == 503 {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -33,6 +34,7 @@ type Redis struct {
 	client redis.Scripter
 	prefix string
 	clock  Clock
+	down   breaker
 }
 
 // NewRedis returns a store that keeps its keys in client under prefix.
@@ -42,8 +44,31 @@ func NewRedis(client redis.Scripter, prefix string, clock Clock) *Redis {
 	return &Redis{client: client, prefix: prefix, clock: clock}
 }
 
-// Take implements Store.
+// Take implements Store. While the server is taken as down (see
+// RedisProbeInterval) it fails at once with ErrStoreDown.
 func (r *Redis) Take(ctx context.Context, hits []Hit, d *Decision) error {
+	ok, probe := r.down.enter(time.Now())
+	if !ok {
+		return ErrStoreDown
+	}
+	err := r.take(ctx, hits, d)
+	r.down.leave(ctx, probe, err, time.Now())
+	return err
+}
+
+// Probe checks that the server answers, loading the rate limit script on
+// the way, so that a start-up can tell an unreachable Redis at once.
+func (r *Redis) Probe(ctx context.Context) error {
+	err := gcraScript.Load(ctx, r.client).Err()
+	r.down.leave(ctx, false, err, time.Now())
+	if err != nil {
+		return fmt.Errorf("loading the rate limit script on redis: %w", err)
+	}
+	return nil
+}
+
+// take runs the script.
+func (r *Redis) take(ctx context.Context, hits []Hit, d *Decision) error {
 	keys := make([]string, len(hits))
 	args := make([]any, 1+2*len(hits))
 	args[0] = ""

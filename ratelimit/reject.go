@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/changegate/changegate/internal/cors"
 )
 
 // Format is the body of a refusal (429) or of a store failure (503).
@@ -55,9 +57,10 @@ type quotaExceeded struct {
 	ViolatedPolicies []string `json:"violated-policies"`
 }
 
-// Reject answers 429 with Retry-After and the body of format f. The rate
-// limit headers must already be set (SetHeaders).
-func Reject(w http.ResponseWriter, r *http.Request, f Format, d Decision, policies []*Policy) {
+// Reject answers 429 with Retry-After and the body of format f, CORS
+// origin fields by cp for the Kinto format. The rate limit headers must
+// already be set (SetHeaders).
+func Reject(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, d Decision, policies []*Policy) {
 	SetRetryAfter(w.Header(), d.RetryAfter())
 	var body string
 	switch f {
@@ -79,12 +82,12 @@ func Reject(w http.ResponseWriter, r *http.Request, f Format, d Decision, polici
 		b, _ := json.Marshal(p) // plain strings: cannot fail
 		body = string(b)
 	}
-	write(w, r, f, http.StatusTooManyRequests, body)
+	write(w, r, f, cp, http.StatusTooManyRequests, body)
 }
 
 // Unavailable answers 503 with Retry-After when the store cannot decide
 // and the limiter fails closed.
-func Unavailable(w http.ResponseWriter, r *http.Request, f Format, retryAfter time.Duration) {
+func Unavailable(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, retryAfter time.Duration) {
 	SetRetryAfter(w.Header(), retryAfter)
 	body := problemUnavail
 	switch f {
@@ -93,10 +96,10 @@ func Unavailable(w http.ResponseWriter, r *http.Request, f Format, retryAfter ti
 	case FormatPlain:
 		body = http.StatusText(http.StatusServiceUnavailable) + "\n"
 	}
-	write(w, r, f, http.StatusServiceUnavailable, body)
+	write(w, r, f, cp, http.StatusServiceUnavailable, body)
 }
 
-func write(w http.ResponseWriter, r *http.Request, f Format, status int, body string) {
+func write(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, status int, body string) {
 	h := w.Header()
 	switch f {
 	case FormatKinto:
@@ -104,9 +107,10 @@ func write(w http.ResponseWriter, r *http.Request, f Format, status int, body st
 		h.Set("X-Content-Type-Options", "nosniff")
 		// Let browser Kinto clients read the refusal and its Retry-After:
 		// without CORS headers a 429 reaches their code as a network
-		// error. The body is static and carries nothing to protect.
-		if r.Header.Get("Origin") != "" {
-			h.Set("Access-Control-Allow-Origin", "*")
+		// error. The origin rule is the docstore's, so that a client
+		// sending credentials to a listed origin can read it too.
+		if origin := r.Header.Get("Origin"); origin != "" {
+			cp.Apply(origin, h)
 			h.Set("Access-Control-Expose-Headers", exposedHeaderList)
 		}
 	case FormatPlain:

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"net/http"
 	"slices"
@@ -63,21 +64,28 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	return nil
 }
 
+// Anonymous reports whether r carries none of the headers the upstream
+// would identify its caller by (Authorization and ForwardHeaders).
+func (a Access) Anonymous(r *http.Request) bool { return len(a.src.clientHeaders(r)) == 0 }
+
+// CallerKey names the credentials r carries (a hash): the monitor keeps
+// one filtered view per credentials for a poll interval.
+func (a Access) CallerKey(r *http.Request) (string, error) {
+	fp := fingerprint(a.src.clientHeaders(r))
+	return hex.EncodeToString(fp[:]), nil
+}
+
 // EndOfService reports whether the upstream's last answer was its
 // end-of-service 410: the changes endpoints then go to the upstream too
 // (through reverse_proxy), which answers them as every other route. The
 // poller keeps asking, so an upstream that serves again is noticed.
 func (a Access) EndOfService() bool { return a.src.client.retired.Load() }
 
-// Decorate adds what every answer of a Kinto server carries: CORS for
-// the caller's origin (Kinto's default cors_origins is *), Retry-After on
-// 503 and 409, and UpstreamHeader while the upstream is away.
+// Decorate adds what every answer of a Kinto server carries: CORS by
+// the shared origin rule (internal/cors), Retry-After on 503 and 409, and
+// UpstreamHeader while the upstream is away.
 func (a Access) Decorate(r *http.Request, status int, hd http.Header) {
-	if origin := r.Header.Get("Origin"); origin != "" {
-		hd.Set("Access-Control-Allow-Origin", origin)
-		hd.Set("Access-Control-Allow-Credentials", "true")
-		hd.Add("Vary", "Origin")
-	}
+	a.src.cors.Apply(r.Header.Get("Origin"), hd)
 	if (status == http.StatusServiceUnavailable || status == http.StatusConflict) && hd.Get("Retry-After") == "" {
 		hd.Set("Retry-After", strconv.Itoa(a.src.opts.RetryAfter))
 	}

@@ -50,6 +50,10 @@ type Options struct {
 	// Authorization, forwarded on permission checks (cookies, a
 	// gateway's identity header...).
 	ForwardHeaders []string
+	// CORSOrigins are the origins allowed to read the sidecar's answers
+	// (internal/cors): nil means any origin without credentials; set the
+	// upstream's own cors_origins to echo those origins with credentials.
+	CORSOrigins []string
 	// AuthCacheTTL is how long an upstream "may read" answer is reused
 	// for the same credentials and collection; 0 asks every time.
 	AuthCacheTTL time.Duration

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/internal/cors"
 )
 
 // Source reads an upstream Kinto server: changes.Source over HTTP.
@@ -31,6 +32,7 @@ type Source struct {
 	initOnce sync.Once
 
 	auth *decisions
+	cors cors.Policy
 
 	nudge   chan struct{}
 	started atomic.Bool
@@ -63,6 +65,7 @@ func New(opts Options) (*Source, error) {
 		readers:  map[changes.Key]http.Header{},
 		listErrs: map[string]string{},
 		auth:     newDecisions(o.AuthCacheTTL),
+		cors:     cors.New(o.CORSOrigins),
 		nudge:    make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}

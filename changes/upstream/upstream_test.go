@@ -157,7 +157,7 @@ func TestPollBacksOff(t *testing.T) {
 // TestDecorateWhileDown: while the upstream is away, answers say so in a
 // field that cross-origin browser code may read.
 func TestDecorateWhileDown(t *testing.T) {
-	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {}, Options{})
+	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {}, Options{CORSOrigins: []string{"https://app.example"}})
 	since := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	s.health.down(since)
 	r := httptest.NewRequest(http.MethodGet, "/v1/buckets/monitor/collections/changes/changeset", nil)
