@@ -63,6 +63,16 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	return nil
 }
 
+// AccessGeneration moves whenever a write through the sidecar touched a
+// bucket, collection or group: live feeds then ask again.
+func (a Access) AccessGeneration() uint64 { return a.src.auth.gen.Load() }
+
+// AccessTTL is how long a live feed trusts a yes before asking the
+// upstream again (its permissions change there without the sidecar
+// seeing it): the auth cache's time to live; with no cache, before every
+// read's rows.
+func (a Access) AccessTTL() time.Duration { return max(a.src.opts.AuthCacheTTL, time.Nanosecond) }
+
 // EndOfService reports whether the upstream's last answer was its
 // end-of-service 410: the changes endpoints then go to the upstream too
 // (through reverse_proxy), which answers them as every other route. The
@@ -163,6 +173,7 @@ func (d *decisions) invalidate() { d.gen.Add(1) }
 
 // Interface guards
 var (
-	_ changes.Source = (*Source)(nil)
-	_ changes.Access = Access{}
+	_ changes.Source        = (*Source)(nil)
+	_ changes.Access        = Access{}
+	_ changes.AccessRenewal = Access{}
 )
