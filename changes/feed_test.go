@@ -83,6 +83,20 @@ func TestFeedErrors(t *testing.T) {
 	} {
 		t.Run(c.query, func(t *testing.T) { expect(t, f.do("GET", u+"?"+c.query, ""), 400, bad(c.reason)) })
 	}
+	// Booleans: CouchDB's query_parse_error, the value quoted as
+	// Erlang prints it; TRUE and False are booleans too.
+	for _, c := range []struct{ query, value string }{
+		{"descending=maybe", `"maybe"`},
+		{"include_docs=2", `"2"`},
+		{"feed=continuous&include_docs=", `""`},
+		{"descending=%22x%22", `"\"x\""`},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			expect(t, f.do("GET", u+"?"+c.query, ""), 400,
+				fmt.Sprintf(`{"error":"query_parse_error","reason":%q}`, "Invalid boolean parameter: "+c.value)+"\n")
+		})
+	}
+	expect(t, f.do("GET", u+"?descending=TRUE&include_docs=False", ""), 200, normalBody(`"0"`, 0))
 	expect(t, f.do("GET", u+"?filter=ddoc/fn", ""), 404, `{"error":"not_found","reason":"missing"}`+"\n")
 	expect(t, f.do("POST", u, `["doc1"]`), 400, bad("Request body must be a JSON object"))
 	expect(t, f.do("POST", u, `{"doc_ids":`), 400, bad("invalid UTF-8 JSON"))
