@@ -131,6 +131,8 @@ type feed struct {
 	topic     *feedTopic
 	gen       uint64
 	rounds    int
+	// waited: the feed went idle once (feed_write.go idle).
+	waited bool
 	// out holds the rows taken and not yet sent.
 	out []feedRow
 	// row and seq are buffers rows and seqs are rendered in.
@@ -237,6 +239,12 @@ func (f *feed) follow(ctx context.Context) bool {
 	for !f.done() {
 		ch, gen := f.topic.wait()
 		if gen == f.gen {
+			if !f.waited {
+				f.waited = true
+				if f.sent == 0 {
+					f.fw.idle()
+				}
+			}
 			select {
 			case <-ch:
 				resetTimer(timer, period)

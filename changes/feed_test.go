@@ -203,8 +203,16 @@ func TestFeedContinuous(t *testing.T) {
 		t.Fatalf("end at limit: %q want %q", got, want)
 	}
 
-	// limit=2 with one change waits for the timeout (> 300 ms).
+	// Idle with nothing sent: one empty line at once, long before the
+	// first heartbeat (apache/couchdb#2240).
 	start := time.Now()
+	s = open(t, "GET", u+"continuous&since=now&heartbeat=5000", "")
+	if got := s.line(); got != "\n" || time.Since(start) > time.Second {
+		t.Fatalf("idle opening %q after %v", got, time.Since(start))
+	}
+
+	// limit=2 with one change waits for the timeout (> 300 ms).
+	start = time.Now()
 	s = open(t, "GET", fmt.Sprintf("%scontinuous&since=%d&limit=2&timeout=300", u, b), "")
 	if got, want := s.rest(), row("a", c, true)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, c)+"\n\n"; got != want {
 		t.Fatalf("limit over: %q want %q", got, want)
@@ -238,6 +246,10 @@ func TestFeedEventSource(t *testing.T) {
 		t.Fatalf("Last-Event-ID: %q", got)
 	}
 	s = open(t, "GET", fmt.Sprintf("%s&last-event-id=%d&heartbeat=30&limit=1", u, b), "")
+	// Idle with nothing sent: a comment starts the stream at once.
+	if got := s.line() + s.line(); got != ":\n\n" {
+		t.Fatalf("idle opening %q", got)
+	}
 	if got := s.line() + s.line() + s.line(); got != "event: heartbeat\ndata: \n\n" {
 		t.Fatalf("heartbeat %q", got)
 	}
