@@ -69,6 +69,20 @@ func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
 	return a.Handler.CanReadCollection(r.Context(), caller, key.Bucket, key.Collection)
 }
 
+// KeepReader keeps the caller's user id only: the docstore identifies a
+// request by it (and derives its groups again on every check).
+func (a DocstoreAccess) KeepReader(r *http.Request) (*http.Request, error) {
+	caller, err := a.Handler.Identify(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if id := caller.UserID(); id != "" {
+		ctx = docstore.WithUser(ctx, id)
+	}
+	return (&http.Request{Method: http.MethodGet}).WithContext(ctx), nil
+}
+
 // EndOfService reports whether the docstore's eos date passed.
 func (a DocstoreAccess) EndOfService() bool { return a.Handler.EndOfService() }
 

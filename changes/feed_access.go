@@ -30,10 +30,22 @@ type AccessRenewal interface {
 	AccessTTL() time.Duration
 }
 
+// AccessKeeper is implemented by an Access that can keep what a later
+// CanRead of the same reader needs in a request much smaller than the
+// one served: a parked longpoll keeps it for as long as it waits, and a
+// served request's context holds the connection's and the server's state
+// (about 24 KB per feed under Caddy).
+type AccessKeeper interface {
+	// KeepReader returns a request that CanRead answers as it answers r,
+	// detached from r's cancellation.
+	KeepReader(r *http.Request) (*http.Request, error)
+}
+
 // feedAccess is a feed's standing permission to read its collection.
 type feedAccess struct {
-	// req asks again: the client's request, detached from its
-	// cancellation (a parked longpoll outlives its handler).
+	// req asks again: what of the client's request CanRead needs,
+	// detached from its cancellation (a parked longpoll outlives its
+	// handler).
 	req *http.Request
 	key Key
 	// gen is the access generation of the last yes, at is its time (kept
@@ -75,7 +87,15 @@ func (h *Handler) checkFeedAccess(r *http.Request, k Key) (*feedAccess, error) {
 	if err := h.access.CanRead(r, k); err != nil {
 		return nil, err
 	}
-	a.req = r.WithContext(context.WithoutCancel(r.Context()))
+	if ak, ok := h.access.(AccessKeeper); ok {
+		kept, err := ak.KeepReader(r)
+		if err != nil {
+			return nil, err
+		}
+		a.req = kept
+	} else {
+		a.req = r.WithContext(context.WithoutCancel(r.Context()))
+	}
 	return a, nil
 }
 

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"crypto/sha256"
 	"maps"
 	"net/http"
@@ -61,6 +62,12 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 		s.emit(changes.Event{Kind: changes.KindCollection, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts})
 	}
 	return nil
+}
+
+// KeepReader keeps the headers the upstream is asked with, nothing else.
+func (a Access) KeepReader(r *http.Request) (*http.Request, error) {
+	kept := (&http.Request{Method: http.MethodGet, Header: a.src.clientHeaders(r)}).WithContext(context.Background())
+	return kept, nil
 }
 
 // AccessGeneration moves whenever a write through the sidecar touched a
@@ -176,4 +183,5 @@ var (
 	_ changes.Source        = (*Source)(nil)
 	_ changes.Access        = Access{}
 	_ changes.AccessRenewal = Access{}
+	_ changes.AccessKeeper  = Access{}
 )
