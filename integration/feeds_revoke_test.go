@@ -58,6 +58,17 @@ func revocations(bob string) []revocation {
 	}
 }
 
+// bucketRevocations take the access away on the bucket: each case needs
+// its own bucket.
+func bucketRevocations(bob string) []revocation {
+	grant := revokeBucket(bob).grant
+	return []revocation{revokeBucket(bob), {"bucket deleted and made again", grant, func(t *testing.T, v1, b, c string) {
+		do(t, "DELETE", v1+"/buckets/"+b, "", basic("alice")).expectStatus(t, 200)
+		do(t, "PUT", v1+"/buckets/"+b, "{}", basic("alice")).expectStatus(t, 201)
+		do(t, "PUT", v1+"/buckets/"+b+"/collections/"+c, "{}", basic("alice")).expectStatus(t, 201)
+	}}}
+}
+
 // revokeBucket is a revocation on the bucket: it needs its own bucket.
 func revokeBucket(bob string) revocation {
 	return revocation{"bucket read", func(t *testing.T, v1, b, c string) {
@@ -171,11 +182,15 @@ func TestFeedsRevocation(t *testing.T) {
 	bob := sidecarPrincipal(t, v1, "bob")
 	do(t, "PUT", v1+"/buckets/priv", "{}", basic("alice")).expectStatus(t, 201)
 	n := 0
-	for _, rv := range append(revocations(bob), revokeBucket(bob)) {
+	perBucket := map[string]bool{}
+	for _, rv := range bucketRevocations(bob) {
+		perBucket[rv.name] = true
+	}
+	for _, rv := range append(revocations(bob), bucketRevocations(bob)...) {
 		for _, fd := range revokeFeeds {
 			n++
 			b, c := "priv", fmt.Sprintf("c%d", n)
-			if rv.name == "bucket read" {
+			if perBucket[rv.name] {
 				b = fmt.Sprintf("b%d", n)
 			}
 			t.Run(rv.name+"/"+fd.name, func(t *testing.T) {
@@ -210,25 +225,29 @@ func TestFeedsRevocationUnrelatedWrites(t *testing.T) {
 }
 
 // TestSidecarFeedRevocation: the attack through the sidecar. A
-// revocation written through the sidecar ends bob's feeds at once; one
+// revocation written through the sidecar (the collection's read, a
+// group's members) ends bob's feeds at once; one
 // made straight to the upstream is seen once auth_cache_ttl (1 s here)
 // has passed, before any further row.
 func TestSidecarFeedRevocation(t *testing.T) {
 	forEachUpstream(t, func(t *testing.T, env *sidecarEnv) {
 		bob := sidecarPrincipal(t, env.up, "bob")
-		rv := revocations(bob)[0]
+		rvs := revocations(bob)
 		n := 0
 		for _, path := range []struct {
 			name   string
 			v1     string
+			rv     revocation
 			settle time.Duration
 			within time.Duration
 		}{
-			{"through the sidecar", env.side, 0, time.Second},
+			{"through the sidecar", env.side, rvs[0], 0, time.Second},
+			{"group through the sidecar", env.side, rvs[1], 0, time.Second},
 			// The write lands after the TTL; the poller brings it within
 			// a poll interval or so.
-			{"straight to the upstream", env.up, 1100 * time.Millisecond, 1100*time.Millisecond + time.Second + 5*sidecarPoll},
+			{"straight to the upstream", env.up, rvs[0], 1100 * time.Millisecond, 1100*time.Millisecond + time.Second + 5*sidecarPoll},
 		} {
+			rv := path.rv
 			for _, fd := range revokeFeeds {
 				n++
 				c := fmt.Sprintf("c%d", n)
