@@ -184,7 +184,6 @@ idle_longpoll() {
 	"$LOAD" -url "$url" -n "$n" -pid "$pid" -write-url "$wurl" -write-body "$body" "$@" >"$out" 2>&1 ||
 		die "$label: $(cat "$out")"
 	load_figures "$label" "$out"
-	FIG[$label-marginal]=$(grep -o 'marginal_bytes=[0-9-]*' "$out" | cut -d= -f2)
 }
 
 # idle_longpoll_node LABEL N URL WRITE_URL PID: the same with Node's http
@@ -198,20 +197,23 @@ idle_longpoll_node() {
 	load_figures "$label" "$out"
 }
 
-# load_figures LABEL FILE: a load tool's output lines into FIG.
+# load_figures LABEL FILE: a load tool's output lines into FIG ("-" for
+# a figure the tool does not give: node.mjs has no memory figure).
 load_figures() {
-	local label=$1 out=$2
+	local label=$1 out=$2 name
 	cat "$out" >&2
-	FIG[$label-parked]=$(grep -o 'parked=[0-9]*' "$out" | cut -d= -f2)
 	FIG[$label-park]=$(grep -o 'in [0-9.]*s' "$out" | head -1 | tr -dc '0-9.')
-	FIG[$label-bytes]=$(grep -o 'per_listener_bytes=[0-9-]*' "$out" | cut -d= -f2)
-	FIG[$label-answered]=$(grep -o 'answered=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-failed]=$(grep -o 'failed=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-p50]=$(grep -o 'p50_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-p99]=$(grep -o 'p99_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-max]=$(grep -o 'max_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-cpu]=$(grep -o 'server_cpu_ms=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-client-cpu]=$(grep -o 'client_cpu_ms=[0-9]*' "$out" | cut -d= -f2)
+	for name in parked:parked bytes:per_listener_bytes marginal:marginal_bytes answered:answered failed:failed \
+		p50:p50_ms p99:p99_ms max:max_ms cpu:server_cpu_ms client-cpu:client_cpu_ms; do
+		FIG[$label-${name%%:*}]=$(load_field "${name#*:}" "$out")
+	done
+}
+
+# load_field NAME FILE: the value of NAME=value in FILE, or "-".
+load_field() {
+	local v
+	v=$(grep -o "$1=[0-9.-]*" "$2" | head -1 | cut -d= -f2) || true
+	echo "${v:--}"
 }
 
 # continuous LABEL URL [CURL_ARGS...]: one continuous feed read to its

@@ -43,9 +43,9 @@ type AccessKeeper interface {
 
 // feedAccess is a feed's standing permission to read its collection.
 type feedAccess struct {
-	// req asks again: what of the client's request CanRead needs,
-	// detached from its cancellation (a parked longpoll outlives its
-	// handler).
+	// req asks again: the client's request, or once the feed parks
+	// what of it CanRead needs, detached from its cancellation (a parked
+	// longpoll outlives its handler).
 	req *http.Request
 	key Key
 	// gen is the access generation of the last yes, at is its time (kept
@@ -87,16 +87,25 @@ func (h *Handler) checkFeedAccess(r *http.Request, k Key) (*feedAccess, error) {
 	if err := h.access.CanRead(r, k); err != nil {
 		return nil, err
 	}
-	if ak, ok := h.access.(AccessKeeper); ok {
-		kept, err := ak.KeepReader(r)
+	// The request goroutine asks again with the request itself; a parked
+	// longpoll, which outlives it, keeps less (detach).
+	a.req = r
+	return a, nil
+}
+
+// detach makes the permission outlive the request: what CanRead needs
+// of it, without its cancellation.
+func (a *feedAccess) detach(access Access) error {
+	if ak, ok := access.(AccessKeeper); ok {
+		kept, err := ak.KeepReader(a.req)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.req = kept
-	} else {
-		a.req = r.WithContext(context.WithoutCancel(r.Context()))
+		return nil
 	}
-	return a, nil
+	a.req = a.req.WithContext(context.WithoutCancel(a.req.Context()))
+	return nil
 }
 
 // allowed reports whether the feed may still send what it read: called

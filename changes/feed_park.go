@@ -106,6 +106,12 @@ func (f *feed) park(w http.ResponseWriter, r *http.Request, leave func()) bool {
 		// A compressed body cannot be continued by hand.
 		return false
 	}
+	if f.access != nil {
+		if err := f.access.detach(f.h.access); err != nil {
+			// The reader cannot be kept: the request goroutine waits.
+			return false
+		}
+	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
