@@ -1,10 +1,13 @@
 package changes
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingAccess counts the permission lookups of the Access it wraps.
@@ -55,5 +58,55 @@ func (s *stream) row() string {
 		if l := s.line(); l != "\n" {
 			return l
 		}
+	}
+}
+
+// renewingAccess is an Access whose yes expires after ttl, as a
+// sidecar's upstream answers do; deny makes it refuse.
+type renewingAccess struct {
+	countingAccess
+	ttl  time.Duration
+	deny atomic.Bool
+}
+
+func (a *renewingAccess) CanRead(r *http.Request, k Key) error {
+	a.checks.Add(1)
+	if a.deny.Load() {
+		return errors.New("refused")
+	}
+	return a.Access.CanRead(r, k)
+}
+func (a *renewingAccess) AccessGeneration() uint64 { return 0 }
+func (a *renewingAccess) AccessTTL() time.Duration { return a.ttl }
+
+// TestFeedAccessRenewsAfterTTL: with answers that expire, a feed asks
+// again before sending rows once the TTL passed, not before, and a
+// refusal then ends it without the rows.
+func TestFeedAccessRenewsAfterTTL(t *testing.T) {
+	f := newFeedFixture(t)
+	ra := &renewingAccess{countingAccess: countingAccess{Access: f.h.access}, ttl: 300 * time.Millisecond}
+	f.h.access = ra
+	srv := f.server()
+	s := open(t, "GET", srv.URL+feedColl+"/_changes?feed=continuous&since=now&heartbeat=10000", "")
+	a := f.put("a", "{}")
+	if l := s.row(); l != row("a", a, false)+"\n" {
+		t.Fatalf("row %q", l)
+	}
+	if n := ra.checks.Load(); n != 1 {
+		t.Fatalf("%d checks within the TTL, want 1", n)
+	}
+	time.Sleep(350 * time.Millisecond)
+	b := f.put("b", "{}")
+	if l := s.row(); l != row("b", b, false)+"\n" {
+		t.Fatalf("row %q", l)
+	}
+	if n := ra.checks.Load(); n != 2 {
+		t.Fatalf("%d checks after the TTL, want 2", n)
+	}
+	ra.deny.Store(true)
+	time.Sleep(350 * time.Millisecond)
+	f.put("secret", "{}")
+	if got, want := s.rest(), fmt.Sprintf(`{"last_seq":"%d","pending":0}`, b)+"\n\n"; got != want {
+		t.Fatalf("after the refusal %q, want %q", got, want)
 	}
 }
