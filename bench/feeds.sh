@@ -26,7 +26,8 @@
 # Environment (defaults in brackets): DURATION [4s], ROUNDS [2],
 #   WARMUP [1s], CONNS [16], THREADS [2], CHANGEGATE_BIN, BUILD_REF,
 #   KEEP_TMP [0], STRICT [0] (see run.sh); LISTENERS [10000],
-#   PEER_LISTENERS [1000], STREAM_ROWS [100000], PEER [1].
+#   PEER_LISTENERS [1000], STREAM_ROWS [100000], PEER [1], NODE [1] (the
+#   idle-longpoll workload again with a Node.js client).
 set -euo pipefail
 
 # Shorter runs than run.sh's defaults (set before sourcing it, which
@@ -44,6 +45,7 @@ LISTENERS=${LISTENERS:-10000}
 PEER_LISTENERS=${PEER_LISTENERS:-1000}
 STREAM_ROWS=${STREAM_ROWS:-100000}
 PEER=${PEER:-1}
+NODE=${NODE:-1}
 SEED_PARALLEL=${SEED_PARALLEL:-4}
 TARGET_P99_MS=200
 TARGET_BYTES=16384
@@ -181,17 +183,37 @@ idle_longpoll() {
 	log "$label: $n idle longpoll listeners $*"
 	"$LOAD" -url "$url" -n "$n" -pid "$pid" -write-url "$wurl" -write-body "$body" "$@" >"$out" 2>&1 ||
 		die "$label: $(cat "$out")"
+	load_figures "$label" "$out"
+}
+
+# idle_longpoll_node LABEL N URL WRITE_URL PID: the same with Node's http
+# client and a keep-alive Agent, as nano and PouchDB hold longpolls
+# (bench/feedsload/node.mjs).
+idle_longpoll_node() {
+	local label=$1 n=$2 url=$3 wurl=$4 pid=$5 out
+	out=$WORK/load-$label.txt
+	log "$label: $n idle longpoll listeners, Node.js client"
+	node "$REPO/bench/feedsload/node.mjs" "$url" "$n" "$pid" "$wurl" >"$out" 2>&1 || die "$label: $(cat "$out")"
+	load_figures "$label" "$out"
+}
+
+# load_figures LABEL FILE: a load tool's output lines into FIG ("-" for
+# a figure the tool does not give: node.mjs has no memory figure).
+load_figures() {
+	local label=$1 out=$2 name
 	cat "$out" >&2
-	FIG[$label-parked]=$(grep -o 'parked=[0-9]*' "$out" | cut -d= -f2)
 	FIG[$label-park]=$(grep -o 'in [0-9.]*s' "$out" | head -1 | tr -dc '0-9.')
-	FIG[$label-bytes]=$(grep -o 'per_listener_bytes=[0-9-]*' "$out" | cut -d= -f2)
-	FIG[$label-answered]=$(grep -o 'answered=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-failed]=$(grep -o 'failed=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-p50]=$(grep -o 'p50_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-p99]=$(grep -o 'p99_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-max]=$(grep -o 'max_ms=[0-9.]*' "$out" | cut -d= -f2)
-	FIG[$label-cpu]=$(grep -o 'server_cpu_ms=[0-9]*' "$out" | cut -d= -f2)
-	FIG[$label-client-cpu]=$(grep -o 'client_cpu_ms=[0-9]*' "$out" | cut -d= -f2)
+	for name in parked:parked bytes:per_listener_bytes marginal:marginal_bytes answered:answered failed:failed \
+		p50:p50_ms p99:p99_ms max:max_ms cpu:server_cpu_ms client-cpu:client_cpu_ms; do
+		FIG[$label-${name%%:*}]=$(load_field "${name#*:}" "$out")
+	done
+}
+
+# load_field NAME FILE: the value of NAME=value in FILE, or "-".
+load_field() {
+	local v
+	v=$(grep -o "$1=[0-9.-]*" "$2" | head -1 | cut -d= -f2) || true
+	echo "${v:--}"
 }
 
 # continuous LABEL URL [CURL_ARGS...]: one continuous feed read to its
@@ -254,6 +276,9 @@ run_workloads() {
 	idle_longpoll cg-peer "$PEER_LISTENERS" "$URL_A$c/idle/_changes?feed=longpoll&since=now" "$URL_A$c/idle/records/w1" "$SERVER_PID"
 	idle_longpoll cg "$LISTENERS" "$URL_A$c/idle/_changes?feed=longpoll&since=now" "$URL_A$c/idle/records/w2" "$SERVER_PID"
 	idle_longpoll cg-close "$LISTENERS" "$URL_A$c/idle/_changes?feed=longpoll&since=now" "$URL_A$c/idle/records/w3" "$SERVER_PID" '{"data":{}}' -close-each
+	if [[ $NODE == 1 ]]; then
+		idle_longpoll_node cg-node "$LISTENERS" "$URL_A$c/idle/_changes?feed=longpoll&since=now" "$URL_A$c/idle/records/w4" "$SERVER_PID"
+	fi
 	if [[ $PEER == 1 ]]; then
 		FIG[peer-1k-rps]=$(wrk_rps n1k/peer "$PEER_URL/bench/_changes")
 		idle_longpoll peer "$PEER_LISTENERS" "$PEER_URL/idle/_changes?feed=longpoll&since=now" "$PEER_URL/idle/w1" "$PEER_PID" '{}'
@@ -275,9 +300,12 @@ report() {
 	echo
 	echo "| workload | changegate | baseline / peer | target |"
 	echo "|---|---|---|---|"
-	echo "| $LISTENERS idle longpoll listeners: memory per listener (server RSS growth incl. connections) | ${FIG[cg-bytes]} B | - | ≤ $TARGET_BYTES B $met_mem |"
+	echo "| $LISTENERS idle longpoll listeners: memory per listener (server RSS growth incl. connections; the second half's growth per listener) | ${FIG[cg-bytes]} B (${FIG[cg-marginal]} B) | - | ≤ $TARGET_BYTES B $met_mem |"
 	echo "| one write → all $LISTENERS answered: p50 / p99 / max | ${FIG[cg-p50]} / ${FIG[cg-p99]} / ${FIG[cg-max]} ms (${FIG[cg-answered]} answered, ${FIG[cg-failed]} failed; CPU until the last answer: server ${FIG[cg-cpu]} ms, client ${FIG[cg-client-cpu]} ms) | - | p99 ≤ $TARGET_P99_MS ms $met_p99 |"
 	echo "| the same, each client closing as soon as it has its answer (-close-each: over loopback its close and the server's receipt of its FIN run on these 2 CPUs inside the timed window) | ${FIG[cg-close-p50]} / ${FIG[cg-close-p99]} / ${FIG[cg-close-max]} ms (${FIG[cg-close-answered]} answered, ${FIG[cg-close-failed]} failed; server ${FIG[cg-close-cpu]} ms, client ${FIG[cg-close-client-cpu]} ms) | - | reported |"
+	if [[ $NODE == 1 ]]; then
+		echo "| the same with a Node.js client (http, keep-alive Agent: it closes each socket at its answer's end, as the server said close) | ${FIG[cg-node-p50]} / ${FIG[cg-node-p99]} / ${FIG[cg-node-max]} ms (${FIG[cg-node-answered]} answered, ${FIG[cg-node-failed]} failed; server ${FIG[cg-node-cpu]} ms, client ${FIG[cg-node-client-cpu]} ms) | - | reported |"
+	fi
 	if [[ $PEER == 1 ]]; then
 		echo "| one write → all $PEER_LISTENERS answered: p50 / p99 / max | ${FIG[cg-peer-p50]} / ${FIG[cg-peer-p99]} / ${FIG[cg-peer-max]} ms, server CPU ${FIG[cg-peer-cpu]} ms, ${FIG[cg-peer-bytes]} B/listener | pouchdb-server: ${FIG[peer-p50]} / ${FIG[peer-p99]} / ${FIG[peer-max]} ms (${FIG[peer-answered]} answered, ${FIG[peer-failed]} failed; parked in ${FIG[peer-park]} s), server CPU ${FIG[peer-cpu]} ms, ${FIG[peer-bytes]} B/listener | reported |"
 		echo "| normal feed, 1,000 changes: req/s | ${FIG[normal-1k-rps]} | pouchdb-server: ${FIG[peer-1k-rps]} | reported |"

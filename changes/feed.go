@@ -60,10 +60,12 @@ func (h *Handler) serveFeedRoute(w http.ResponseWriter, r *http.Request, rt rout
 		return true
 	}
 	var src feedSource
+	var access *feedAccess
 	if rt == routeMonitorFeed || rt == routeMonitorFeedDB {
 		src = h.monitorFeed(r)
 	} else {
-		if err := h.access.CanRead(r, k); err != nil {
+		var err error
+		if access, err = h.checkFeedAccess(r, k); err != nil {
 			h.sendError(w, r, exposeDefault, err)
 			return true
 		}
@@ -72,7 +74,7 @@ func (h *Handler) serveFeedRoute(w http.ResponseWriter, r *http.Request, rt rout
 	if db {
 		h.serveFeedDB(w, r, k, src)
 	} else {
-		h.serveFeed(w, r, src)
+		h.serveFeed(w, r, src, access)
 	}
 	return true
 }
@@ -116,6 +118,9 @@ type feed struct {
 	src feedSource
 	fr  *feedRequest
 	fw  *feedWriter
+	// access is the reader's permission, renewed as it may change
+	// (feed_access.go); nil for the monitor.
+	access *feedAccess
 	// cur is where the client resumes; remaining counts rows the limit
 	// still allows; sent counts rows sent.
 	cur       feedCursor
@@ -126,6 +131,8 @@ type feed struct {
 	topic     *feedTopic
 	gen       uint64
 	rounds    int
+	// waited: the feed went idle once (feed_write.go idle).
+	waited bool
 	// out holds the rows taken and not yet sent.
 	out []feedRow
 	// row and seq are buffers rows and seqs are rendered in.
@@ -135,7 +142,7 @@ type feed struct {
 }
 
 // serveFeed answers GET|POST .../_changes.
-func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSource) {
+func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSource, access *feedAccess) {
 	fr, err := parseFeedRequest(r, cmp.Or(h.cfg.FeedHeartbeat, DefaultFeedHeartbeat))
 	if err != nil {
 		h.sendFeedError(w, r, err)
@@ -145,7 +152,7 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 		// Headers only: nothing to wait for.
 		fr.feed = feedNormal
 	}
-	f := &feed{h: h, src: src, fr: fr, remaining: fr.limit}
+	f := &feed{h: h, src: src, fr: fr, remaining: fr.limit, access: access}
 	if fr.since != "now" && !fr.descending {
 		if f.cur, err = src.parseSince(fr.since); err != nil {
 			h.sendFeedError(w, r, err)
@@ -179,8 +186,14 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 		return
 	}
 	over, err := f.batch(ctx)
-	if err == nil && f.gone {
+	switch {
+	case err != nil:
+	case f.gone:
 		err = errNotFound()
+	case !f.allowed():
+		// Revoked between the check and the read: nothing was sent yet,
+		// so the reader gets the answer it would get now.
+		err = f.access.denied
 	}
 	if err != nil {
 		h.sendError(w, r, exposeDefault, err)
@@ -227,6 +240,12 @@ func (f *feed) follow(ctx context.Context) bool {
 	for !f.done() {
 		ch, gen := f.topic.wait()
 		if gen == f.gen {
+			if !f.waited {
+				f.waited = true
+				if f.sent == 0 {
+					f.fw.idle()
+				}
+			}
 			select {
 			case <-ch:
 				resetTimer(timer, period)
@@ -260,10 +279,11 @@ func (f *feed) follow(ctx context.Context) bool {
 // done applies CouchDB's stop rules (fabric_view_changes
 // keep_sending_changes): a normal feed, a descending one, continuous and
 // eventsource at their limit, longpoll once it sent a row, a collection
-// that went away, a client that went away.
+// that went away, a client that went away; and ours: a reader who lost
+// the read permission.
 func (f *feed) done() bool {
 	switch {
-	case f.fw.err != nil, f.gone, f.fr.feed == feedNormal, f.fr.descending:
+	case f.fw.err != nil, f.gone, f.revoked(), f.fr.feed == feedNormal, f.fr.descending:
 		return true
 	case f.fr.feed == feedLongpoll:
 		return f.sent > 0
@@ -291,10 +311,17 @@ func (h *Handler) waitPeriod(fr *feedRequest) (time.Duration, bool) {
 	return limit, false
 }
 
-// round reads and sends what follows f.cur, batch after batch.
+// round reads and sends what follows f.cur, batch after batch, while the
+// reader may read it: the permission is checked after each read, so a
+// row written after a revocation is read after the check can see it.
 func (f *feed) round(ctx context.Context) error {
 	for {
+		cur, pending := f.cur, f.pending
 		over, err := f.batch(ctx)
+		if !f.allowed() {
+			f.drop(cur, pending)
+			return nil
+		}
 		f.sendRows()
 		if err != nil || over {
 			return err

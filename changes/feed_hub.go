@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -32,6 +33,9 @@ type feedHub struct {
 	reads singleflight.Group
 	// wakes runs the wake-ups of parked longpolls (feed_park.go).
 	wakes wakeQueue
+	// accessGen counts the events that may have changed who may read
+	// what (feed_access.go).
+	accessGen atomic.Uint64
 }
 
 // feedTopic is what the listeners of one collection or view share.
@@ -164,8 +168,23 @@ func (s *State) feeds() *feedHub {
 // publish wakes the topics an event concerns; it runs in the writer's
 // goroutine and never blocks on a listener.
 func (h *feedHub) publish(ev Event) {
+	if ev.Kind != KindRecord {
+		// A bucket, a collection or a group changed: permissions may
+		// have. Counted before the feeds wake, so that they ask again.
+		h.accessGen.Add(1)
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	switch ev.Kind {
+	case KindRecord, KindCollection, KindBucket:
+	default:
+		// A group's members may be readers of any collection (a group
+		// is a principal anywhere): every feed checks again.
+		for _, t := range h.topics {
+			t.notify()
+		}
+		return
+	}
 	if ev.Kind == KindBucket {
 		for k, t := range h.topics {
 			if k.Bucket == ev.Bucket {

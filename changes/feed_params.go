@@ -98,8 +98,12 @@ func parseFeedRequest(r *http.Request, defaultHeartbeat time.Duration) (*feedReq
 		// COUCHDB-1852: the header overrides since, for eventsource only.
 		fr.since = v
 	}
-	fr.descending = q["descending"] == "true"
-	fr.includeDocs = q["include_docs"] == "true"
+	if fr.descending, err = parseBool(q, "descending"); err != nil {
+		return nil, err
+	}
+	if fr.includeDocs, err = parseBool(q, "include_docs"); err != nil {
+		return nil, err
+	}
 	if v, ok := q["limit"]; ok {
 		if fr.limit, err = parseCount(v, reasonLimitNegative, reasonLimitInvalid); err != nil {
 			return nil, err
@@ -147,6 +151,24 @@ func parseFeedType(v string) (string, error) {
 		return feedContinuous, nil
 	}
 	return "", badRequest(reasonFeed)
+}
+
+// parseBool reads a boolean parameter as CouchDB's query parsers do
+// (couch_mrview_http parse_boolean): true or false in any case, absent
+// is false, anything else a 400 query_parse_error naming the value
+// (Erlang's ~p of the string).
+func parseBool(q map[string]string, key string) (bool, error) {
+	v, ok := q[key]
+	if !ok {
+		return false, nil
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, &feedError{status: http.StatusBadRequest, error: "query_parse_error", reason: "Invalid boolean parameter: " + strconv.Quote(v)}
 }
 
 // parseCount reads a non-negative integer with CouchDB's two reasons.

@@ -102,9 +102,15 @@ func (h *Handler) stopped() bool {
 // writer that cannot be hijacked). leave is the topic's: park owns it
 // when true.
 func (f *feed) park(w http.ResponseWriter, r *http.Request, leave func()) bool {
-	if f.sent > 0 || f.gone || f.fw.err != nil || w.Header().Get("Content-Encoding") != "" {
+	if f.sent > 0 || f.gone || f.revoked() || f.fw.err != nil || w.Header().Get("Content-Encoding") != "" {
 		// A compressed body cannot be continued by hand.
 		return false
+	}
+	if f.access != nil {
+		if err := f.access.detach(f.h.access); err != nil {
+			// The reader cannot be kept: the request goroutine waits.
+			return false
+		}
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -216,8 +222,14 @@ func (p *parkedFeed) wake() {
 	_, f.gen = f.topic.wait()
 	key := p.shareKey()
 	if out := f.topic.answer(key, f.gen); out != nil {
-		p.end()
-		p.sendThenClose(out)
+		// Another listener's answer: its rows were read before this
+		// check, as round's are.
+		if f.allowed() {
+			p.end()
+			p.sendThenClose(out)
+			return
+		}
+		p.sendRevoked()
 		return
 	}
 	f.fw = newBufferedFeedWriter()
@@ -227,7 +239,11 @@ func (p *parkedFeed) wake() {
 		p.close()
 		return
 	}
-	if f.sent > 0 || f.gone {
+	switch {
+	case f.revoked():
+		p.sendRevoked()
+		return
+	case f.sent > 0 || f.gone:
 		out := p.render()
 		f.topic.keepAnswer(key, f.gen, out)
 		p.end()
@@ -239,6 +255,17 @@ func (p *parkedFeed) wake() {
 	// the request goroutine's does.
 	p.timer.Reset(p.period)
 	p.register()
+}
+
+// sendRevoked answers a feed whose reader lost the read permission with
+// no row: the empty answer at the position the reader had reached, its
+// own (never shared: it depends on who asks).
+func (p *parkedFeed) sendRevoked() {
+	f := p.f
+	f.fw = newBufferedFeedWriter()
+	out := p.render()
+	p.end()
+	p.sendThenClose(out)
 }
 
 // shareKey names what a woken feed's answer depends on besides the

@@ -83,6 +83,20 @@ func TestFeedErrors(t *testing.T) {
 	} {
 		t.Run(c.query, func(t *testing.T) { expect(t, f.do("GET", u+"?"+c.query, ""), 400, bad(c.reason)) })
 	}
+	// Booleans: CouchDB's query_parse_error, the value quoted as
+	// Erlang prints it; TRUE and False are booleans too.
+	for _, c := range []struct{ query, value string }{
+		{"descending=maybe", `"maybe"`},
+		{"include_docs=2", `"2"`},
+		{"feed=continuous&include_docs=", `""`},
+		{"descending=%22x%22", `"\"x\""`},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			expect(t, f.do("GET", u+"?"+c.query, ""), 400,
+				fmt.Sprintf(`{"error":"query_parse_error","reason":%q}`, "Invalid boolean parameter: "+c.value)+"\n")
+		})
+	}
+	expect(t, f.do("GET", u+"?descending=TRUE&include_docs=False", ""), 200, normalBody(`"0"`, 0))
 	expect(t, f.do("GET", u+"?filter=ddoc/fn", ""), 404, `{"error":"not_found","reason":"missing"}`+"\n")
 	expect(t, f.do("POST", u, `["doc1"]`), 400, bad("Request body must be a JSON object"))
 	expect(t, f.do("POST", u, `{"doc_ids":`), 400, bad("invalid UTF-8 JSON"))
@@ -189,8 +203,16 @@ func TestFeedContinuous(t *testing.T) {
 		t.Fatalf("end at limit: %q want %q", got, want)
 	}
 
-	// limit=2 with one change waits for the timeout (> 300 ms).
+	// Idle with nothing sent: one empty line at once, long before the
+	// first heartbeat (apache/couchdb#2240).
 	start := time.Now()
+	s = open(t, "GET", u+"continuous&since=now&heartbeat=5000", "")
+	if got := s.line(); got != "\n" || time.Since(start) > time.Second {
+		t.Fatalf("idle opening %q after %v", got, time.Since(start))
+	}
+
+	// limit=2 with one change waits for the timeout (> 300 ms).
+	start = time.Now()
 	s = open(t, "GET", fmt.Sprintf("%scontinuous&since=%d&limit=2&timeout=300", u, b), "")
 	if got, want := s.rest(), row("a", c, true)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, c)+"\n\n"; got != want {
 		t.Fatalf("limit over: %q want %q", got, want)
@@ -224,6 +246,10 @@ func TestFeedEventSource(t *testing.T) {
 		t.Fatalf("Last-Event-ID: %q", got)
 	}
 	s = open(t, "GET", fmt.Sprintf("%s&last-event-id=%d&heartbeat=30&limit=1", u, b), "")
+	// Idle with nothing sent: a comment starts the stream at once.
+	if got := s.line() + s.line(); got != ":\n\n" {
+		t.Fatalf("idle opening %q", got)
+	}
 	if got := s.line() + s.line() + s.line(); got != "event: heartbeat\ndata: \n\n" {
 		t.Fatalf("heartbeat %q", got)
 	}

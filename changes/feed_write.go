@@ -14,7 +14,7 @@ const normalFlushBytes = 32 << 10
 //
 //	normal, longpoll: {"results":[LF row (,CRLF row)* LF ],LF "last_seq":S,"pending":N} LF LF
 //	continuous:       (row LF | LF)* {"last_seq":S,"pending":N} LF LF
-//	eventsource:      (data: row LF id: S LF LF | event: heartbeat LF data: LF LF)*
+//	eventsource:      [: LF LF] (data: row LF id: S LF LF | event: heartbeat LF data: LF LF)*
 //
 // Live feeds go out at once: headers when the feed starts, then a flush
 // after every row and heartbeat. The flush goes through any wrapping
@@ -90,6 +90,24 @@ func (fw *feedWriter) event(row, seq []byte) {
 	fw.buf = append(fw.buf, seq...)
 	fw.buf = append(fw.buf, "\n\n"...)
 	fw.rows++
+	fw.flush()
+}
+
+// idle marks the first wait of a live feed that sent nothing yet with a
+// body byte, so that every client and proxy sees the stream start
+// (CouchDB sends "\n" then, apache/couchdb#2240), and a compressing
+// writer flushes a real block: continuous gets an empty line, eventsource
+// a comment, which EventSource ignores (HTML Living Standard §9.2.6).
+// Longpoll's opening is already out.
+func (fw *feedWriter) idle() {
+	switch fw.feed {
+	case feedContinuous:
+		fw.buf = append(fw.buf, '\n')
+	case feedEventSource:
+		fw.buf = append(fw.buf, ":\n\n"...)
+	default:
+		return
+	}
 	fw.flush()
 }
 

@@ -19,12 +19,13 @@ func (k Key) uri() string {
 	return "/buckets/" + k.Bucket + "/collections/" + k.Collection
 }
 
-// Kinds of objects an Event can be about; events about other kinds
-// (groups) are ignored.
+// Kinds of objects an Event can be about. Group events change no
+// timestamp the registry keeps; live feeds check their readers again.
 const (
 	KindRecord     = "record"
 	KindCollection = "collection"
 	KindBucket     = "bucket"
+	KindGroup      = "group"
 )
 
 // Event reports one committed write.

@@ -174,12 +174,47 @@ func TestFeedsEventSourceThroughGzip(t *testing.T) {
 		body = zr
 	}
 	l := readLines(t, body)
+	// Idle with nothing sent: a comment starts the stream.
+	if got := l.next(); got != ":\n" {
+		t.Fatalf("idle opening %q", got)
+	}
 	a := feedsPut(t, v1, "c", "a")
 	if got := l.next(); !strings.HasPrefix(got, fmt.Sprintf(`data: {"seq":"%d","id":"a",`, a)) {
 		t.Fatalf("data %q", got)
 	}
 	if got := l.next(); got != fmt.Sprintf("id: \"%d\"\n", a) {
 		t.Fatalf("id %q", got)
+	}
+}
+
+// TestFeedsIdleOpeningThroughGzip: a live feed with nothing to send
+// sends one body byte at once, long before its first heartbeat, and
+// through `encode gzip` that byte arrives compressed and decodable
+// (apache/couchdb#2240): continuous an empty line, eventsource a comment.
+func TestFeedsIdleOpeningThroughGzip(t *testing.T) {
+	_, v1 := startFeeds(t)
+	for _, c := range []struct{ feed, want string }{
+		{"continuous", "\n"},
+		{"eventsource", ":\n\n"},
+	} {
+		t.Run(c.feed, func(t *testing.T) {
+			start := time.Now()
+			resp := openFeed(t, "GET", v1+"/buckets/main/collections/c/_changes?since=now&heartbeat=5000&feed="+c.feed, "", "Accept-Encoding: gzip")
+			if got := resp.Header.Get("Content-Encoding"); got != "gzip" {
+				t.Fatalf("Content-Encoding %q", got)
+			}
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(c.want))
+			if _, err := io.ReadFull(zr, got); err != nil || string(got) != c.want {
+				t.Fatalf("opening %q, %v", got, err)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Fatalf("opening after %v, want at once (heartbeat 5 s)", took)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,6 +62,46 @@ func TestSidecarFeedLongpoll(t *testing.T) {
 		monitor.expectStatus(t, 200)
 		if monitor.header.Get("ETag") == "" {
 			t.Errorf("monitor feed without ETag: %v", monitor.header)
+		}
+	})
+}
+
+// TestSidecarFeedPending: with a limit, the sidecar's pending counts
+// what the limit left out as the standalone server does (the upstream
+// counts with HEAD …/records?_since=, Total-Records), in normal feeds
+// and in a continuous feed's final line, over 12 changes (two of them
+// tombstones).
+func TestSidecarFeedPending(t *testing.T) {
+	_, standalone := startChanges(t)
+	changesSetUp(t, standalone)
+	forEachUpstream(t, func(t *testing.T, env *sidecarEnv) {
+		for _, v1 := range []string{standalone, env.side} {
+			for i := range 12 {
+				do(t, "PUT", fmt.Sprintf("%s%s/records/r%d", v1, certificates, i), `{"data":{}}`, basic("alice")).expectStatus(t, 201)
+			}
+			for i := range 2 {
+				do(t, "DELETE", fmt.Sprintf("%s%s/records/r%d", v1, certificates, i), "", basic("alice")).expectStatus(t, 200)
+			}
+		}
+		for _, c := range []struct {
+			query   string
+			pending int
+		}{
+			{"limit=0", 12},
+			{"limit=5", 7},
+			{"descending=true&limit=3", 9},
+			{"limit=12", 0},
+			{"limit=11", 1},
+			{"feed=continuous&timeout=0&limit=5", 7},
+			{"feed=continuous&timeout=0&limit=0", 12},
+		} {
+			for _, v1 := range []string{standalone, env.side} {
+				r := do(t, "GET", v1+certificates+"/_changes?"+c.query, "", basic("alice")).expectStatus(t, 200)
+				want := fmt.Sprintf(`,"pending":%d}`, c.pending)
+				if !strings.Contains(r.body, want) {
+					t.Errorf("%s %s: %q, want pending %d", v1, c.query, r.body, c.pending)
+				}
+			}
 		}
 	})
 }

@@ -50,23 +50,21 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: application/json\r\n\r\n"
 	rss0 := rss(pid)
 	conns := make([]*listener, n)
-	sem := make(chan struct{}, dialers)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range conns {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			conns[i] = park(u.Host, req)
-		}()
-	}
-	wg.Wait()
-	parked := 0
-	for _, l := range conns {
+	// Two halves: the second half's growth is the cost of one more
+	// listener, without what parking any number of them costs once
+	// (requests in flight while dialing, heap growth steps, workers).
+	parkAll(conns[:n/2], u.Host, req, dialers)
+	time.Sleep(time.Second)
+	rssHalf := rss(pid)
+	parkAll(conns[n/2:], u.Host, req, dialers)
+	parked, parked2 := 0, 0
+	for i, l := range conns {
 		if l.err == nil {
 			parked++
+			if i >= n/2 {
+				parked2++
+			}
 		}
 	}
 	fmt.Printf("parked=%d of %d in %.2fs\n", parked, n, time.Since(start).Seconds())
@@ -76,7 +74,8 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 	time.Sleep(time.Second) // let the server settle
 	if pid > 0 {
 		rss1 := rss(pid)
-		fmt.Printf("rss_before_kb=%d rss_parked_kb=%d per_listener_bytes=%d\n", rss0, rss1, (rss1-rss0)*1024/int64(parked))
+		fmt.Printf("rss_before_kb=%d rss_parked_kb=%d per_listener_bytes=%d marginal_bytes=%d\n", rss0, rss1,
+			(rss1-rss0)*1024/int64(parked), (rss1-rssHalf)*1024/int64(max(parked2, 1)))
 	}
 	done := make(chan time.Duration, n)
 	// The readers start, and settle in their reads, before the clock
@@ -142,6 +141,22 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 	// answer, then the spread of the others.
 	fmt.Printf("write_ms=%.1f min_ms=%.1f\n", ms(wrote), ms(pct(lat, 0)))
 	return nil
+}
+
+// parkAll parks a listener in each slot, dialers at a time.
+func parkAll(conns []*listener, host, req string, dialers int) {
+	sem := make(chan struct{}, dialers)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			conns[i] = park(host, req)
+		}()
+	}
+	wg.Wait()
 }
 
 // listener is one parked longpoll.

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"maps"
@@ -74,6 +75,22 @@ func (a Access) CallerKey(r *http.Request) (string, error) {
 	fp := fingerprint(a.src.clientHeaders(r))
 	return hex.EncodeToString(fp[:]), nil
 }
+
+// KeepReader keeps the headers the upstream is asked with, nothing else.
+func (a Access) KeepReader(r *http.Request) (*http.Request, error) {
+	kept := (&http.Request{Method: http.MethodGet, Header: a.src.clientHeaders(r)}).WithContext(context.Background())
+	return kept, nil
+}
+
+// AccessGeneration moves whenever a write through the sidecar touched a
+// bucket, collection or group: live feeds then ask again.
+func (a Access) AccessGeneration() uint64 { return a.src.auth.gen.Load() }
+
+// AccessTTL is how long a live feed trusts a yes before asking the
+// upstream again (its permissions change there without the sidecar
+// seeing it): the auth cache's time to live; with no cache, before every
+// read's rows.
+func (a Access) AccessTTL() time.Duration { return max(a.src.opts.AuthCacheTTL, time.Nanosecond) }
 
 // EndOfService reports whether the upstream's last answer was its
 // end-of-service 410: the changes endpoints then go to the upstream too
@@ -171,6 +188,8 @@ func (d *decisions) invalidate() { d.gen.Add(1) }
 
 // Interface guards
 var (
-	_ changes.Source = (*Source)(nil)
-	_ changes.Access = Access{}
+	_ changes.Source        = (*Source)(nil)
+	_ changes.Access        = Access{}
+	_ changes.AccessRenewal = Access{}
+	_ changes.AccessKeeper  = Access{}
 )

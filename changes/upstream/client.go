@@ -64,11 +64,25 @@ func (c *client) get(ctx context.Context, path string, query url.Values, hdr htt
 	return c.getURL(ctx, &u, hdr)
 }
 
+// head sends HEAD path?query: the headers of a GET without its body.
+func (c *client) head(ctx context.Context, path string, query url.Values, hdr http.Header) (*response, error) {
+	u := *c.base
+	u.Path += path
+	u.RawPath = ""
+	u.RawQuery = query.Encode()
+	return c.send(ctx, http.MethodHead, &u, hdr)
+}
+
 // getURL sends GET u.
 func (c *client) getURL(ctx context.Context, u *url.URL, hdr http.Header) (*response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	return c.send(ctx, http.MethodGet, u, hdr)
+}
+
+// send sends a GET or HEAD and reads the answer.
+func (c *client) send(ctx context.Context, method string, u *url.URL, hdr http.Header) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("building GET %s: %w", u.Path, err)
+		return nil, fmt.Errorf("building %s %s: %w", method, u.Path, err)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -81,13 +95,13 @@ func (c *client) getURL(ctx context.Context, u *url.URL, hdr http.Header) (*resp
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return nil, &unavailableError{err: fmt.Errorf("reading GET %s: %w", u.Path, err)}
+		return nil, &unavailableError{err: fmt.Errorf("reading %s %s: %w", method, u.Path, err)}
 	}
 	if int64(len(body)) > c.maxBody {
-		return nil, fmt.Errorf("GET %s: answer larger than %d bytes", u.Path, c.maxBody)
+		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, u.Path, c.maxBody)
 	}
 	if resp.StatusCode >= 500 {
-		return nil, &unavailableError{err: fmt.Errorf("GET %s: %s", u.Path, resp.Status)}
+		return nil, &unavailableError{err: fmt.Errorf("%s %s: %s", method, u.Path, resp.Status)}
 	}
 	c.retired.Store(resp.StatusCode == http.StatusGone && gjson.GetBytes(body, "errno").Int() == docstore.ErrnoServiceDeprecated)
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil

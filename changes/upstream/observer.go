@@ -66,6 +66,10 @@ func (s *Source) observeOne(method, path, etag string, body gjson.Result, comple
 		// Buckets, collections and groups hold the permissions.
 		s.invalidateAll()
 	}
+	if len(parts) >= 3 && parts[2] == "groups" {
+		// Live feeds check their readers again (a member may have gone).
+		s.send(changes.Event{Kind: changes.KindGroup, Bucket: parts[1]})
+	}
 	if !complete {
 		s.Nudge()
 		return

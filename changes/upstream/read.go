@@ -54,20 +54,44 @@ func (s *Source) Changeset(ctx context.Context, k changes.Key, since int64, limi
 // refused for writes landing meanwhile (a live feed reads while writes
 // go on): it keeps what the first page's ETag covers (see snapshot) and
 // leaves the rest for the next read. Pending is 0 when the list ended
-// within the limit, else -1.
+// within the limit; else the upstream counts what was left out (unless
+// q.NoPending), or it is -1 when it cannot.
 func (s *Source) ReadChanges(ctx context.Context, k changes.Key, q changes.ChangesQuery) (*changes.ChangesPage, error) {
-	l, err := s.readList(ctx, k, listQuery{since: q.Since, limit: q.Limit, descending: q.Descending, tombstones: true}, s.readHeaders(k))
+	hd := s.readHeaders(k)
+	l, err := s.readList(ctx, k, listQuery{since: q.Since, limit: q.Limit, descending: q.Descending, tombstones: true}, hd)
 	if err = s.check(err); err != nil {
 		return nil, err
 	}
 	page := &changes.ChangesPage{Exists: l.exists, Timestamp: l.etag, Changes: l.items}
 	if l.more {
 		page.Pending = -1
+		if !q.NoPending {
+			if n, ok := s.countChanges(ctx, k, q.Since, hd); ok {
+				page.Pending = max(n-len(l.items), 0)
+			}
+		}
 	}
 	if page.Exists {
 		s.touch(k)
 	}
 	return page, nil
+}
+
+// countChanges asks the upstream how many changes follow since,
+// tombstones included: HEAD on the records list with _since answers
+// Total-Records (Total-Objects in Kinto 14+ as well) without listing
+// anything. ok is false when the upstream does not tell.
+func (s *Source) countChanges(ctx context.Context, k changes.Key, since int64, hd http.Header) (int, bool) {
+	resp, err := s.client.head(ctx, recordsPath(k), url.Values{"_since": {strconv.FormatInt(since, 10)}}, hd)
+	if err != nil || resp.status != http.StatusOK {
+		return 0, false
+	}
+	for _, name := range []string{"Total-Records", "Total-Objects"} {
+		if n, err := strconv.Atoi(resp.header.Get(name)); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return 0, false
 }
 
 // consistently runs read until it sees no change under it, a few times,

@@ -122,6 +122,11 @@ func (s *Source) emit(ev changes.Event) {
 	if !s.note(ev) || s.loading.Load() {
 		return
 	}
+	s.send(ev)
+}
+
+// send passes ev to the subscribers.
+func (s *Source) send(ev changes.Event) {
 	s.subMu.RLock()
 	fns := make([]func(changes.Event), 0, len(s.subs))
 	for _, fn := range s.subs {

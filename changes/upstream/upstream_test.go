@@ -227,7 +227,8 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 // TestReadChanges: oldest first with tombstones (_since even at 0), a
-// limit that leaves a Next-Page gives Pending -1, and a missing
+// limit that leaves a Next-Page gives Pending counted by the upstream
+// (HEAD, Total-Records) or -1 when not asked for, and a missing
 // collection does not exist.
 func TestReadChanges(t *testing.T) {
 	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +242,13 @@ func TestReadChanges(t *testing.T) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+		if r.Method == http.MethodHead {
+			if got := r.URL.RawQuery; got != "_since=0" {
+				t.Errorf("HEAD query %q", got)
+			}
+			w.Header().Set("Total-Records", "5")
+			return
+		}
 		if got := r.URL.RawQuery; got != "_limit=2&_since=0&_sort=last_modified" {
 			t.Errorf("query %q", got)
 		}
@@ -251,8 +259,12 @@ func TestReadChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprintf("%t %d %d %s", page.Exists, page.Timestamp, page.Pending, page.Changes); got != `true 9 -1 [{"id":"a","last_modified":5,"deleted":true} {"id":"b","last_modified":9}]` {
+	if got := fmt.Sprintf("%t %d %d %s", page.Exists, page.Timestamp, page.Pending, page.Changes); got != `true 9 3 [{"id":"a","last_modified":5,"deleted":true} {"id":"b","last_modified":9}]` {
 		t.Fatalf("page %s", got)
+	}
+	page, err = s.ReadChanges(context.Background(), certs, changes.ChangesQuery{Limit: 2, NoPending: true})
+	if err != nil || page.Pending != -1 {
+		t.Fatalf("NoPending: pending %d, %v", page.Pending, err)
 	}
 	page, err = s.ReadChanges(context.Background(), changes.Key{Bucket: "b", Collection: "nope"}, changes.ChangesQuery{})
 	if err != nil || page.Exists {
