@@ -1,0 +1,189 @@
+// Package postgres is a docstore.Engine on PostgreSQL, in the layout of
+// Kinto's own PostgreSQL backends (storage schema 26, permission schema 2),
+// so that changegate and Kinto can serve the same database.
+//
+// Objects are rows of Kinto's objects table (data without id and
+// last_modified, tombstones as {"deleted": true}), permissions are rows of
+// access_control_entries keyed by the object's URI, and list timestamps are
+// rows of timestamps. Writes to one list are ordered by a lock on its
+// timestamps row taken before the new timestamp is chosen (see
+// Tx.Timestamp), so commits in a collection happen in timestamp order and a
+// reader following _since never skips one.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/changegate/changegate/docstore"
+)
+
+// ErrUnavailable wraps every error that comes from reaching PostgreSQL
+// rather than from the data: a refused or lost connection, a server
+// shutting down, a timeout. The HTTP layer answers these with Kinto's
+// 503 (errno 201) and Retry-After.
+var ErrUnavailable = errors.New("postgresql unavailable")
+
+// DefaultMaxConns is the pool size when the DSN sets no pool_max_conns.
+// A write holds its connection across a commit (one fsync on the server),
+// so a handful of connections already keeps the server's WAL flusher busy;
+// more mostly adds lock waits on hot collections.
+const DefaultMaxConns = 16
+
+// maxAttempts bounds the runs of an Update's fn after deadlocks and
+// serialization failures, which PostgreSQL reports for one transaction of
+// a conflicting pair so that it can be retried.
+const maxAttempts = 5
+
+// Options tunes Open.
+type Options struct {
+	// Name tells PostgreSQL (application_name) and the notifications who
+	// wrote, so that an instance can ignore its own writes' notifications.
+	// Empty: a random name.
+	Name string
+}
+
+// Engine is a docstore.Engine on a pgx connection pool.
+type Engine struct {
+	pool *pgxpool.Pool
+	name string
+	dsn  string
+}
+
+var _ docstore.Engine = (*Engine)(nil)
+
+// Open connects to the database of dsn, creates Kinto's schema when the
+// database has none, checks its versions otherwise, and adds changegate's
+// columns and triggers.
+func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parsing postgres DSN: %w", err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = "changegate-" + randomName()
+	}
+	if !hasParam(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = name
+	// Kinto's timestamps are UTC wall times in TIMESTAMP columns, and the
+	// durability promise is "acknowledged means on disk".
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to postgres: %w", unavailable(err))
+	}
+	e := &Engine{pool: pool, name: name, dsn: dsn}
+	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return ensureSchema(ctx, c.Conn()) })
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("preparing postgres schema: %w", unavailable(err))
+	}
+	return e, nil
+}
+
+// Name is the application_name of the engine's connections.
+func (e *Engine) Name() string { return e.name }
+
+// Update runs fn in a READ COMMITTED transaction and commits it; with
+// synchronous_commit on, the commit has reached the server's disk when
+// Update returns. fn is run again after a deadlock or serialization
+// failure.
+func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
+	var err error
+	for range maxAttempts {
+		err = e.run(ctx, pgx.TxOptions{}, true, fn)
+		if !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// View runs fn in a read-only REPEATABLE READ transaction: one snapshot
+// for every statement.
+func (e *Engine) View(ctx context.Context, fn func(docstore.Tx) error) error {
+	return e.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, fn)
+}
+
+// run begins a transaction, runs fn on it and commits when fn succeeds.
+func (e *Engine) run(ctx context.Context, txOpts pgx.TxOptions, writable bool, fn func(docstore.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ptx, err := e.pool.BeginTx(ctx, txOpts)
+	if err != nil {
+		return fmt.Errorf("beginning postgres transaction: %w", unavailable(err))
+	}
+	t := &tx{ctx: ctx, ptx: ptx, writable: writable}
+	defer func() {
+		t.closed = true
+		// Rollback after Commit is a no-op; on a lost connection it fails
+		// and the pool drops the connection.
+		ptx.Rollback(context.WithoutCancel(ctx))
+	}()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if writable {
+		if err := t.flushTimestamps(); err != nil {
+			return err
+		}
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing postgres transaction: %w", unavailable(err))
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (e *Engine) Close() error {
+	e.pool.Close()
+	return nil
+}
+
+// retryable reports a deadlock or serialization failure.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// unavailable wraps err with ErrUnavailable when it comes from reaching
+// the server rather than from the statement: no server error at all (a
+// refused or broken connection, a timeout), or an error class that means
+// the server cannot serve now (08 connection exception, 53 insufficient
+// resources, 57 operator intervention such as a shutdown).
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if c := pgErr.Code; len(c) < 2 || (c[:2] != "08" && c[:2] != "53" && c[:2] != "57") {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// pingTimeout bounds Ping.
+const pingTimeout = 5 * time.Second
+
+// Ping checks that the server answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := e.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pinging postgres: %w", unavailable(err))
+	}
+	return nil
+}
