@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -83,10 +82,8 @@ func openTest(t testing.TB) (*Engine, string) {
 }
 
 func TestEngine(t *testing.T) {
-	enginetest.Run(t, func(t *testing.T) docstore.Engine {
+	enginetest.RunWith(t, func(t *testing.T) docstore.Engine {
 		e, _ := openTest(t)
 		return e
-	})
+	}, enginetest.Options{DistinctTimestamps: true})
 }
-
-var _ = fmt.Sprint

@@ -230,7 +230,7 @@ func ensureSchema(ctx context.Context, conn *pgx.Conn) error {
 	}
 	steps := []struct {
 		table, key, ddl, what string
-		want              int
+		want                  int
 	}{
 		{"objects", "storage_schema_version", storageDDL, "storage", StorageSchemaVersion},
 		{"access_control_entries", "permission_schema_version", permissionDDL, "permission", PermissionSchemaVersion},
