@@ -160,9 +160,12 @@ INSERT INTO metadata VALUES ('permission_schema_version', '2');
 //     SQL) the rev stays the same, and changegate_invalidate clears the
 //     copies so that readers rebuild the object from data and
 //     access_control_entries.
-//   - changegate_notify sends (parent_id, resource_name, id,
-//     last_modified) on channel changegate for every write to objects or
-//     timestamps, by anyone, so every instance can wake its feeds.
+//   - changegate_notify sends (schema, parent_id, resource_name, id,
+//     last_modified, deleted, application_name) as JSON on channel
+//     changegate for every object written and every list timestamp
+//     created, by anyone, so every instance can wake its feeds. Rows
+//     removed outright (tree deletions, Kinto's purges) are no change a
+//     feed reports. NOTIFY is delivered at commit, in commit order.
 const additiveDDL = `
 ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_raw BYTEA;
 ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_perms JSONB;
@@ -188,12 +191,12 @@ DECLARE
     r RECORD;
     payload TEXT;
     id TEXT := '';
-    deleted BOOLEAN := TG_OP = 'DELETE';
+    deleted BOOLEAN := FALSE;
 BEGIN
-    IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+    r := NEW;
     IF TG_TABLE_NAME = 'objects' THEN
         id := r.id;
-        IF TG_OP <> 'DELETE' THEN deleted := r.deleted; END IF;
+        deleted := r.deleted;
     END IF;
     payload := json_build_object(
         's', TG_TABLE_SCHEMA, 'p', r.parent_id, 'r', r.resource_name, 'i', id,
@@ -209,11 +212,11 @@ END;
 $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE TRIGGER changegate_objects_notify
-AFTER INSERT OR UPDATE OR DELETE ON objects
+AFTER INSERT OR UPDATE ON objects
 FOR EACH ROW EXECUTE FUNCTION changegate_notify();
 
 CREATE OR REPLACE TRIGGER changegate_timestamps_notify
-AFTER INSERT OR UPDATE ON timestamps
+AFTER INSERT ON timestamps
 FOR EACH ROW EXECUTE FUNCTION changegate_notify();
 `
 
