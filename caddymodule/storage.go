@@ -1,74 +1,129 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
-	"path/filepath"
-	"time"
+	"log/slog"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/changegate/changegate/docstore"
-	"github.com/changegate/changegate/docstore/bolt"
 )
 
 // stores holds the open document stores, shared by every config that
 // names the same storage, so that a config reload (which provisions the
 // new config before cleaning up the old one) neither opens a bbolt file
-// twice, which would block on its lock, nor loses event subscribers.
+// twice, which would block on its lock, nor a second PostgreSQL pool and
+// listener, nor loses event subscribers.
 var stores = caddy.NewUsagePool()
+
+// storageNamespace is the Caddy module namespace of storage engines: the
+// engine named "bolt" in a config is module docstore.storage.bolt, so a
+// custom build can add engines without touching the docstore module.
+const storageNamespace = "docstore.storage"
+
+// StorageEngine is implemented by the modules of namespace
+// docstore.storage.
+type StorageEngine interface {
+	caddy.Module
+	// Locate checks and normalises the location a config gives (a file
+	// path made absolute, a DSN), which identifies the storage: configs
+	// naming the same location share one engine.
+	Locate(location string) (string, error)
+	// Open opens the engine at a location Locate returned.
+	Open(location string) (docstore.Engine, error)
+	// Describe renders a location for messages, without secrets.
+	Describe(location string) string
+}
+
+// Listener is implemented by engines that several processes share: Listen
+// relays the writes others commit until ctx ends.
+type Listener interface {
+	Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event))
+}
 
 // StorageConfig selects the storage engine of the document store.
 type StorageConfig struct {
-	// Engine is the engine name: "bolt" (the default).
+	// Engine is the engine name, a module of namespace docstore.storage:
+	// "bolt" (the default) or "postgres".
 	Engine string `json:"engine,omitempty"`
-	// Path is the bbolt database file. Default: changegate/changegate.db
-	// under Caddy's data directory.
+	// Path is where the engine keeps its data: the bbolt database file
+	// (default: changegate/changegate.db under Caddy's data directory) or
+	// the PostgreSQL DSN. Placeholders such as {env.DATABASE_URL} are
+	// replaced.
 	Path string `json:"path,omitempty"`
+
+	engine StorageEngine
 }
 
 // openStore is a Store with the engine it owns; it is the UsagePool value.
 type openStore struct {
 	store  *docstore.Store
 	engine docstore.Engine
+	// stop ends the engine's listener, if it has one.
+	stop context.CancelFunc
 }
 
-// Destruct closes the engine once no config uses it any more.
-func (s *openStore) Destruct() error { return s.engine.Close() }
+// Destruct stops the listener and closes the engine once no config uses
+// it any more.
+func (s *openStore) Destruct() error {
+	s.stop()
+	return s.engine.Close()
+}
 
 // key identifies the storage in the pool.
 func (c StorageConfig) key() string { return c.Engine + ":" + c.Path }
 
-// withDefaults fills in the engine and the default path.
+// describe names the storage in messages.
+func (c StorageConfig) describe() string {
+	if c.engine == nil {
+		return c.Engine
+	}
+	return c.Engine + " storage " + c.engine.Describe(c.Path)
+}
+
+// withDefaults loads the engine's module and normalises the location.
 func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	if c.Engine == "" {
 		c.Engine = "bolt"
 	}
-	if c.Engine != "bolt" {
-		return c, fmt.Errorf("unknown storage engine %q (want bolt)", c.Engine)
-	}
-	if c.Path == "" {
-		c.Path = filepath.Join(caddy.AppDataDir(), "changegate", "changegate.db")
-	}
-	abs, err := filepath.Abs(c.Path)
+	info, err := caddy.GetModule(storageNamespace + "." + c.Engine)
 	if err != nil {
-		return c, fmt.Errorf("resolving storage path %s: %v", c.Path, err)
+		return c, fmt.Errorf("unknown storage engine %q (want bolt or postgres): %v", c.Engine, err)
 	}
-	c.Path = abs
+	engine, ok := info.New().(StorageEngine)
+	if !ok {
+		return c, fmt.Errorf("module %s is not a storage engine", info.ID)
+	}
+	c.engine = engine
+	c.Path, err = engine.Locate(caddy.NewReplacer().ReplaceKnown(c.Path, ""))
+	if err != nil {
+		return c, fmt.Errorf("%s storage: %v", c.Engine, err)
+	}
 	return c, nil
 }
 
-// acquireStore returns the shared store for c, opening it on first use.
-// Every successful call must be matched by releaseStore.
-func acquireStore(c StorageConfig) (*docstore.Store, error) {
+// acquireStore returns the shared store for c (as withDefaults returned
+// it), opening it on first use and starting its listener when the engine
+// has one. Every successful call must be matched by releaseStore.
+func acquireStore(c StorageConfig, log *slog.Logger) (*docstore.Store, error) {
 	v, _, err := stores.LoadOrNew(c.key(), func() (caddy.Destructor, error) {
-		engine, err := bolt.Open(c.Path, bolt.Options{Timeout: 10 * time.Second})
+		engine, err := c.engine.Open(c.Path)
 		if err != nil {
 			return nil, err
 		}
-		return &openStore{store: docstore.NewStore(engine), engine: engine}, nil
+		s := &openStore{store: docstore.NewStore(engine), engine: engine, stop: func() {}}
+		if l, ok := engine.(Listener); ok {
+			// The listener outlives the config that opened it: the pool
+			// value is shared by every config until the last lets go.
+			ctx, cancel := context.WithCancel(context.Background())
+			s.stop = cancel
+			go l.Listen(ctx, log, s.store.Publish)
+		}
+		return s, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("opening %s storage %s: %v", c.Engine, c.Path, err)
+		return nil, fmt.Errorf("opening %s: %v", c.describe(), err)
 	}
 	return v.(*openStore).store, nil
 }
