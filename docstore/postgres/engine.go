@@ -151,10 +151,17 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// retryable reports a deadlock or serialization failure.
+// retryable reports a deadlock, a serialization failure, or two writes
+// of one list with the same last_modified: writers that do not take the
+// ordering lock (Kinto) can pick the timestamp a changegate write picked
+// before either committed; the run again reads the newer timestamp.
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == "40P01" || pgErr.Code == "40001" ||
+		(pgErr.Code == "23505" && pgErr.ConstraintName == "idx_objects_parent_id_resource_name_last_modified")
 }
 
 // unavailable wraps err with ErrUnavailable when it comes from reaching
