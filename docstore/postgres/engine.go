@@ -15,6 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -165,8 +168,8 @@ func retryable(err error) bool {
 }
 
 // unavailable wraps err with ErrUnavailable when it comes from reaching
-// the server rather than from the statement: no server error at all (a
-// refused or broken connection, a timeout), or an error class that means
+// the server rather than from the statement or the data: a refused or
+// broken connection, a timeout, or a server error of a class that means
 // the server cannot serve now (08 connection exception, 53 insufficient
 // resources, 57 operator intervention such as a shutdown).
 func unavailable(err error) error {
@@ -174,10 +177,18 @@ func unavailable(err error) error {
 		return err
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &pgErr):
 		if c := pgErr.Code; len(c) < 2 || (c[:2] != "08" && c[:2] != "53" && c[:2] != "57") {
 			return err
 		}
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "conn closed"):
+	default:
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

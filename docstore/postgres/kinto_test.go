@@ -198,6 +198,14 @@ func TestScanDistinct(t *testing.T) {
 		}
 		return strings.Join(ids, "")
 	}
+	err := e.View(context.Background(), func(tx docstore.Tx) error {
+		return tx.Scan(coll+"-empty", docstore.KindRecord, docstore.ScanOptions{Ascending: true}, func(*docstore.Object) (bool, error) {
+			return false, errors.New("visited an object of an empty list")
+		})
+	})
+	if err != nil {
+		t.Fatalf("ascending scan of an empty list: %v", err)
+	}
 	cases := map[string]docstore.ScanOptions{
 		"edba":  {},
 		"edcba": {IncludeDeleted: true},

@@ -77,9 +77,10 @@ type scan struct {
 // bound reads the newest last_modified of the list.
 func (s *scan) bound() error {
 	s.hasUpper = true
-	return s.t.ptx.QueryRow(s.t.ctx, fmt.Sprintf(`SELECT %s FROM objects
-		WHERE parent_id = $1 AND resource_name = $2 ORDER BY last_modified DESC LIMIT 1`, fmt.Sprintf(msOf, "last_modified")),
+	err := s.t.ptx.QueryRow(s.t.ctx, fmt.Sprintf(`SELECT %s FROM objects
+		WHERE parent_id = $1 AND resource_name = $2`, fmt.Sprintf(msOf, "max(last_modified)")),
 		s.parent, s.kind).Scan(&s.upper)
+	return err
 }
 
 // page reads the next rows of the walk.
