@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/changegate/changegate/internal/pgtest"
 	"github.com/changegate/changegate/internal/testserver"
@@ -155,4 +158,58 @@ func TestPostgresNoMissedChange(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPostgresConnectionsLost: when PostgreSQL drops every connection of
+// both instances (as a server restart does), they reconnect by themselves:
+// writes through A succeed again and a longpoll on B wakes on them, which
+// takes B's listener back.
+func TestPostgresConnectionsLost(t *testing.T) {
+	app := fmt.Sprintf("cgtest_%d", time.Now().UnixNano())
+	dsn := pgtest.Schema(t, "pool_max_conns=8", "application_name="+app)
+	sa := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
+	sb := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
+	a, b := sa.URL()+"/v1", sb.URL()+"/v1"
+	do(t, "PUT", a+"/buckets/main", `{"permissions":{"read":["system.Everyone"]}}`, basic("alice")).expectStatus(t, 201)
+	do(t, "PUT", a+"/buckets/main/collections/c", "{}", basic("alice")).expectStatus(t, 201)
+	feedsPut(t, a, "c", "before")
+
+	db := pgxConnect(t, pgtest.DSN())
+	var killed int
+	if err := db.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name LIKE $1`, app+"/%").Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed < 2 {
+		t.Fatalf("terminated %d connections; want both listeners at least", killed)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp := openFeed(t, "GET", b+"/buckets/main/collections/c/_changes?feed=longpoll&since=now&timeout=1000", "")
+		time.Sleep(50 * time.Millisecond)
+		id := fmt.Sprint("after-", time.Now().UnixNano())
+		lm := feedsPut(t, a, "c", id)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(body), fmt.Sprintf(`{"seq":"%d","id":%q,`, lm, id)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B's longpoll never woke on A's writes after the connections were dropped; last answer %q", body)
+		}
+	}
+}
+
+// pgxConnect opens a plain connection, closed when the test ends.
+func pgxConnect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }

@@ -48,7 +48,8 @@ const maxAttempts = 5
 type Options struct {
 	// Name tells PostgreSQL (application_name) and the notifications who
 	// wrote, so that an instance can ignore its own writes' notifications.
-	// Empty: a random name.
+	// Empty: the DSN's application_name (default "changegate") followed by
+	// "/" and a random suffix.
 	Name string
 }
 
@@ -69,9 +70,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing postgres DSN: %w", err)
 	}
+	// The name must be unique per instance: an instance ignores the
+	// notifications of writes made under its own name.
 	name := opts.Name
 	if name == "" {
-		name = "changegate-" + randomName()
+		prefix := cfg.ConnConfig.RuntimeParams["application_name"]
+		if prefix == "" {
+			prefix = "changegate"
+		}
+		name = prefix + "/" + randomName()
 	}
 	if !hasParam(dsn, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
@@ -99,8 +106,10 @@ func (e *Engine) Name() string { return e.name }
 
 // Update runs fn in a READ COMMITTED transaction and commits it; with
 // synchronous_commit on, the commit has reached the server's disk when
-// Update returns. fn is run again after a deadlock or serialization
-// failure.
+// Update returns. fn is run again after a deadlock, a serialization
+// failure, or a connection lost before the commit was sent (a pooled
+// connection the server dropped, as a server restart does); a connection
+// lost during the commit is reported, since the commit may have happened.
 func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
 	for range maxAttempts {
@@ -113,10 +122,23 @@ func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 }
 
 // View runs fn in a read-only REPEATABLE READ transaction: one snapshot
-// for every statement.
+// for every statement. It is retried like Update.
 func (e *Engine) View(ctx context.Context, fn func(docstore.Tx) error) error {
-	return e.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, fn)
+	var err error
+	for range maxAttempts {
+		err = e.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, fn)
+		if !retryable(err) {
+			return err
+		}
+	}
+	return err
 }
+
+// errCommit marks a failed commit, which must not be retried.
+type errCommit struct{ err error }
+
+func (e errCommit) Error() string { return "committing postgres transaction: " + e.err.Error() }
+func (e errCommit) Unwrap() error { return e.err }
 
 // run begins a transaction, runs fn on it and commits when fn succeeds.
 func (e *Engine) run(ctx context.Context, txOpts pgx.TxOptions, writable bool, fn func(docstore.Tx) error) error {
@@ -143,7 +165,7 @@ func (e *Engine) run(ctx context.Context, txOpts pgx.TxOptions, writable bool, f
 		}
 	}
 	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("committing postgres transaction: %w", unavailable(err))
+		return errCommit{unavailable(err)}
 	}
 	return nil
 }
@@ -154,11 +176,18 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// retryable reports a deadlock, a serialization failure, or two writes
+// retryable reports an error before the commit that a new run may not
+// meet: a lost connection, a deadlock, a serialization failure, or two writes
 // of one list with the same last_modified: writers that do not take the
 // ordering lock (Kinto) can pick the timestamp a changegate write picked
 // before either committed; the run again reads the newer timestamp.
 func retryable(err error) bool {
+	if errors.As(err, new(errCommit)) {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
