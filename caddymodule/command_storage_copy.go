@@ -96,4 +96,3 @@ func storageCopy(ctx context.Context, from, to string, w io.Writer) error {
 		c.Objects, c.Tombstones, c.Lists, c.Timestamps, time.Since(start).Round(time.Millisecond))
 	return nil
 }
-

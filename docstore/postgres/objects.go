@@ -77,6 +77,10 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 			SELECT $1, p.key, jsonb_array_elements_text(p.value) FROM jsonb_each($2::JSONB) p
 			ON CONFLICT DO NOTHING`, uri, string(perms))
 	}
+	// Timestamps set so far go in the same round trip, after the object:
+	// the trigger has run by then. That is one round trip less while the
+	// list's ordering lock is held.
+	t.queueTimestamps(b)
 	if err := t.batch(b); err != nil {
 		return err
 	}

@@ -76,10 +76,11 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 	return *ts, true, nil
 }
 
-// SetTimestamp stores the timestamp of (parent, kind) at commit. Writing
-// the row last keeps Kinto's bump_timestamp trigger from moving the
-// objects written meanwhile: it bumps a write whose last_modified equals
-// the list's newest timestamp, which the row would already hold.
+// SetTimestamp stores the timestamp of (parent, kind) after the next
+// object written, or at commit. Writing the row after the object keeps
+// Kinto's bump_timestamp trigger from moving the object: it bumps a write
+// whose last_modified equals the list's newest timestamp, which the row
+// would already hold.
 func (t *tx) SetTimestamp(parent, kind string, ts int64) error {
 	err := t.writableCheck()
 	if err == nil {
@@ -104,16 +105,23 @@ func (t *tx) flushTimestamps() error {
 		return nil
 	}
 	b := &pgx.Batch{}
+	t.queueTimestamps(b)
+	if err := t.batch(b); err != nil {
+		return fmt.Errorf("storing list timestamps: %w", err)
+	}
+	return nil
+}
+
+// queueTimestamps adds the upserts of the kept timestamps to b and
+// forgets them: from then on the rows hold them.
+func (t *tx) queueTimestamps(b *pgx.Batch) {
 	for k, ts := range t.stamps {
 		b.Queue(fmt.Sprintf(`INSERT INTO timestamps (parent_id, resource_name, last_modified)
 			VALUES ($1, $2, %s)
 			ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = EXCLUDED.last_modified`,
 			fmt.Sprintf(tsOf, "$3")), k.parent, k.kind, ts)
 	}
-	if err := t.batch(b); err != nil {
-		return fmt.Errorf("storing list timestamps: %w", err)
-	}
-	return nil
+	clear(t.stamps)
 }
 
 // Timestamps calls fn for every timestamp of kind: the rows, overlaid by
