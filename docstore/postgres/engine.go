@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -113,7 +112,7 @@ func (e *Engine) Name() string { return e.name }
 func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
 	for range maxAttempts {
-		err = e.run(ctx, pgx.TxOptions{}, true, fn)
+		err = e.run(ctx, beginWrite, true, fn)
 		if !retryable(err) {
 			return err
 		}
@@ -126,7 +125,7 @@ func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 func (e *Engine) View(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
 	for range maxAttempts {
-		err = e.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, fn)
+		err = e.run(ctx, beginRead, false, fn)
 		if !retryable(err) {
 			return err
 		}
@@ -140,21 +139,33 @@ type errCommit struct{ err error }
 func (e errCommit) Error() string { return "committing postgres transaction: " + e.err.Error() }
 func (e errCommit) Unwrap() error { return e.err }
 
-// run begins a transaction, runs fn on it and commits when fn succeeds.
-func (e *Engine) run(ctx context.Context, txOpts pgx.TxOptions, writable bool, fn func(docstore.Tx) error) error {
+// The statements that begin transactions. They are sent with the first
+// statement of fn, in the same round trip (see tx.batch).
+const (
+	beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+	beginRead  = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+)
+
+// run takes a connection, runs fn in a transaction on it and commits when
+// fn succeeds.
+func (e *Engine) run(ctx context.Context, begin string, writable bool, fn func(docstore.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ptx, err := e.pool.BeginTx(ctx, txOpts)
+	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("beginning postgres transaction: %w", unavailable(err))
+		return fmt.Errorf("taking a postgres connection: %w", unavailable(err))
 	}
-	t := &tx{ctx: ctx, ptx: ptx, writable: writable}
+	t := &tx{ctx: ctx, conn: conn, begin: begin, writable: writable}
+	committed := false
 	defer func() {
 		t.closed = true
-		// Rollback after Commit is a no-op; on a lost connection it fails
-		// and the pool drops the connection.
-		ptx.Rollback(context.WithoutCancel(ctx))
+		if t.begun && !committed {
+			// On a lost connection this fails, and the pool drops a
+			// connection left in a transaction when it is released.
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		conn.Release()
 	}()
 	if err := fn(t); err != nil {
 		return err
@@ -164,8 +175,17 @@ func (e *Engine) run(ctx context.Context, txOpts pgx.TxOptions, writable bool, f
 			return err
 		}
 	}
-	if err := ptx.Commit(ctx); err != nil {
+	if !t.begun {
+		return nil
+	}
+	tag, err := conn.Exec(ctx, "COMMIT")
+	committed = true
+	switch {
+	case err != nil:
 		return errCommit{unavailable(err)}
+	case tag.String() != "COMMIT":
+		// COMMIT of a failed transaction answers ROLLBACK.
+		return errCommit{errors.New("transaction rolled back")}
 	}
 	return nil
 }

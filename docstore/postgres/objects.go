@@ -127,8 +127,16 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 	cols := columns(docstore.ScanOptions{})
 	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE id = $1 AND parent_id = $2 AND resource_name = $3 AND NOT deleted`, cols)
 	var r row
-	err = t.ptx.QueryRow(t.ctx, query, id, parent, kind).Scan(r.dest(docstore.ScanOptions{})...)
-	if errors.Is(err, pgx.ErrNoRows) {
+	found := false
+	err = t.queryRow(func(row pgx.Row) error {
+		err := row.Scan(r.dest(docstore.ScanOptions{})...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	}, query, id, parent, kind)
+	if err == nil && !found {
 		return nil, docstore.ErrNotFound
 	}
 	if err != nil {

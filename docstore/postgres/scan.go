@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/changegate/changegate/docstore"
 )
 
@@ -77,10 +79,9 @@ type scan struct {
 // bound reads the newest last_modified of the list.
 func (s *scan) bound() error {
 	s.hasUpper = true
-	err := s.t.ptx.QueryRow(s.t.ctx, fmt.Sprintf(`SELECT %s FROM objects
-		WHERE parent_id = $1 AND resource_name = $2`, fmt.Sprintf(msOf, "max(last_modified)")),
-		s.parent, s.kind).Scan(&s.upper)
-	return err
+	return s.t.queryRow(func(row pgx.Row) error { return row.Scan(&s.upper) },
+		fmt.Sprintf(`SELECT %s FROM objects WHERE parent_id = $1 AND resource_name = $2`, fmt.Sprintf(msOf, "max(last_modified)")),
+		s.parent, s.kind)
 }
 
 // page reads the next rows of the walk.
@@ -111,18 +112,16 @@ func (s *scan) page() ([]*row, error) {
 	}
 	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE %s ORDER BY o.last_modified %s, o.id %s LIMIT %d`,
 		columns(s.opts), where.String(), order, order, scanPage)
-	rows, err := s.t.ptx.Query(s.t.ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*row
-	for rows.Next() {
-		r := &row{}
-		if err := rows.Scan(r.dest(s.opts)...); err != nil {
-			return nil, err
+	err := s.t.query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			r := &row{}
+			if err := rows.Scan(r.dest(s.opts)...); err != nil {
+				return err
+			}
+			out = append(out, r)
 		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return rows.Err()
+	}, query, args...)
+	return out, err
 }

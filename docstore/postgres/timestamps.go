@@ -55,14 +55,14 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 		fmt.Sprintf(msOf, "last_modified"), forUpdate, fmt.Sprintf(msOf, "last_modified"))
 	var ts *int64
 	if !lock {
-		if err := t.ptx.QueryRow(t.ctx, query, key.parent, key.kind).Scan(&ts); err != nil {
+		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, query, key.parent, key.kind); err != nil {
 			return 0, false, err
 		}
 	} else {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
 		b.Queue(query, key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
-		if err := t.ptx.SendBatch(t.ctx, b).Close(); err != nil {
+		if err := t.batch(b); err != nil {
 			return 0, false, err
 		}
 		if t.locked == nil {
@@ -134,28 +134,25 @@ func (t *tx) Timestamps(kind string, fn func(parent string, ts int64) error) err
 	if err := docstore.CheckList("", kind); err != nil {
 		return fmt.Errorf("listing %s timestamps: %w", kind, err)
 	}
-	rows, err := t.ptx.Query(t.ctx, fmt.Sprintf(`SELECT parent_id, %s FROM timestamps WHERE resource_name = $1`,
-		fmt.Sprintf(msOf, "last_modified")), kind)
-	if err != nil {
-		return fmt.Errorf("listing %s timestamps: %w", kind, unavailable(err))
-	}
 	type stamp struct {
 		parent string
 		ts     int64
 	}
 	var list []stamp
 	index := map[string]int{}
-	for rows.Next() {
-		var s stamp
-		if err := rows.Scan(&s.parent, &s.ts); err != nil {
-			rows.Close()
-			return fmt.Errorf("listing %s timestamps: %w", kind, err)
+	err := t.query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var s stamp
+			if err := rows.Scan(&s.parent, &s.ts); err != nil {
+				return err
+			}
+			index[s.parent] = len(list)
+			list = append(list, s)
 		}
-		index[s.parent] = len(list)
-		list = append(list, s)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("listing %s timestamps: %w", kind, unavailable(err))
+		return rows.Err()
+	}, fmt.Sprintf(`SELECT parent_id, %s FROM timestamps WHERE resource_name = $1`, fmt.Sprintf(msOf, "last_modified")), kind)
+	if err != nil {
+		return fmt.Errorf("listing %s timestamps: %w", kind, err)
 	}
 	for k, ts := range t.stamps {
 		if k.kind != kind {

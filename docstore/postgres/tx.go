@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/changegate/changegate/docstore"
 )
@@ -35,8 +36,12 @@ var _ docstore.Tx = (*tx)(nil)
 
 // tx is the docstore.Tx of one fn call.
 type tx struct {
-	ctx      context.Context
-	ptx      pgx.Tx
+	ctx  context.Context
+	conn *pgxpool.Conn
+	// begin is the BEGIN statement, sent with the first statement;
+	// begun reports that it was.
+	begin    string
+	begun    bool
 	writable bool
 	closed   bool
 	// writes counts mutations, so that a scan whose callback wrote
@@ -72,13 +77,39 @@ func (t *tx) writableCheck() error {
 
 // exec runs one statement.
 func (t *tx) exec(sql string, args ...any) error {
-	_, err := t.ptx.Exec(t.ctx, sql, args...)
-	return unavailable(err)
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return t.batch(b)
 }
 
-// batch sends statements in one round trip and reads every result.
+// queryRow runs one statement and scans its row with fn (pgx.ErrNoRows
+// when there is none).
+func (t *tx) queryRow(fn func(pgx.Row) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).QueryRow(fn)
+	return t.batch(b)
+}
+
+// query runs one statement and reads its rows with fn.
+func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).Query(fn)
+	return t.batch(b)
+}
+
+// batch sends statements in one round trip and reads every result, the
+// results going to the callbacks of the queued queries. The transaction's
+// BEGIN goes with the first batch, which saves a round trip per
+// transaction: a record GET is a few statements.
 func (t *tx) batch(b *pgx.Batch) error {
-	return unavailable(t.ptx.SendBatch(t.ctx, b).Close())
+	if !t.begun {
+		first := &pgx.Batch{}
+		first.Queue(t.begin)
+		first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
+		b = first
+		t.begun = true
+	}
+	return unavailable(t.conn.SendBatch(t.ctx, b).Close())
 }
 
 // Count returns the live objects of (parent, kind).
@@ -89,8 +120,8 @@ func (t *tx) Count(parent, kind string) (int, error) {
 	}
 	var n int
 	if err == nil {
-		err = t.ptx.QueryRow(t.ctx, `SELECT count(*) FROM objects
-			WHERE parent_id = $1 AND resource_name = $2 AND NOT deleted`, parent, kind).Scan(&n)
+		err = t.queryRow(func(row pgx.Row) error { return row.Scan(&n) }, `SELECT count(*) FROM objects
+			WHERE parent_id = $1 AND resource_name = $2 AND NOT deleted`, parent, kind)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("counting %s of %q: %w", kind, parent, unavailable(err))
