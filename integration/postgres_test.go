@@ -44,9 +44,13 @@ func startPair(t *testing.T) (a, b string) {
 }
 
 // TestPostgresSharedData: what one instance writes, the other serves, with
-// the same body, ETag and permissions.
+// the same body, ETag and permissions, and B's cached monitor and
+// collection changesets follow A's write at once.
 func TestPostgresSharedData(t *testing.T) {
 	a, b := startPair(t)
+	feedsPut(t, a, "c", "r0")
+	do(t, "GET", b+monitorChangeset+"?_expected=0", "").expectStatus(t, 200)
+	do(t, "GET", b+"/buckets/main/collections/c/changeset?_expected=0", "").expectStatus(t, 200)
 	w := do(t, "PUT", a+"/buckets/main/collections/c/records/r1", `{"data":{"z":1, "title":"été","a":[1,2]}}`, basic("alice")).expectStatus(t, 201)
 	lm := changesNumber(t, w.json(t)["data"].(map[string]any)["last_modified"])
 	r := do(t, "GET", b+"/buckets/main/collections/c/records/r1", "", basic("alice")).expectStatus(t, 200)
@@ -55,6 +59,17 @@ func TestPostgresSharedData(t *testing.T) {
 	}
 	r.expectHeader(t, "ETag", fmt.Sprintf(`"%d"`, lm))
 	do(t, "GET", b+"/buckets/main/collections/c/records/r1", "", basic("mallory")).expectStatus(t, 200)
+	// The event reaches B within milliseconds; the changesets must then
+	// show the write whatever they cached before.
+	time.Sleep(200 * time.Millisecond)
+	e := changesEntries(t, do(t, "GET", b+monitorChangeset+"?_expected=0", "").body, "changes")
+	if len(e) != 1 || e[0]["collection"] != "c" || changesNumber(t, e[0]["last_modified"]) != lm {
+		t.Fatalf("B's monitor changeset lists %v; want main/c at %d", e, lm)
+	}
+	cs := do(t, "GET", b+"/buckets/main/collections/c/changeset?_expected=0", "").json(t)
+	if got := changesNumber(t, cs["timestamp"]); got != lm {
+		t.Fatalf("B's changeset of main/c has timestamp %d; want %d", got, lm)
+	}
 	do(t, "PUT", b+"/buckets/main/collections/c/records/r1", `{"data":{}}`, basic("mallory")).expectStatus(t, 403)
 }
 
