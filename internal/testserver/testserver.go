@@ -114,8 +114,9 @@ func (s *Server) expand(caddyfile string) string {
 	return r.Replace(caddyfile)
 }
 
-// boltStorage matches the storage lines of test Caddyfiles.
-var boltStorage = regexp.MustCompile(`storage bolt \{dir\}/(\S+)`)
+// boltStorage matches the storage lines of test Caddyfiles, and the
+// `docstore <file>` option of changes that names one.
+var boltStorage = regexp.MustCompile(`(storage bolt|docstore) \{dir\}/(\S+)`)
 
 // swapStorage runs every test on PostgreSQL when CHANGEGATE_TEST_STORAGE
 // is "postgres": each bolt file of a server becomes a schema of its own,
@@ -125,7 +126,8 @@ func (s *Server) swapStorage(caddyfile string) string {
 		return caddyfile
 	}
 	return boltStorage.ReplaceAllStringFunc(caddyfile, func(m string) string {
-		file := boltStorage.FindStringSubmatch(m)[1]
+		sub := boltStorage.FindStringSubmatch(m)
+		file := sub[2]
 		if s.schemas == nil {
 			s.schemas = map[string]string{}
 		}
@@ -133,6 +135,9 @@ func (s *Server) swapStorage(caddyfile string) string {
 		if !ok {
 			dsn = pgtest.Schema(s.t, "pool_max_conns=8")
 			s.schemas[file] = dsn
+		}
+		if sub[1] == "docstore" {
+			return fmt.Sprintf("docstore %q", dsn)
 		}
 		return fmt.Sprintf("storage postgres %q", dsn)
 	})
