@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,80 +104,152 @@ func TestPostgresLongpollAcrossInstances(t *testing.T) {
 }
 
 // TestPostgresNoMissedChange: 2 instances × 8 concurrent writers in one
-// collection; a follower polling records with _since on each instance
-// sees every acknowledged write exactly once.
+// collection; on each instance a follower polling records with _since, one
+// reading the collection changeset with _since and one following _changes
+// with longpolls see every acknowledged write exactly once, and both
+// monitor changesets end at the collection's last timestamp. Writers
+// stop after 25 writes each, or after CHANGEGATE_NOMISS_SECONDS seconds
+// when set (the sustained run of bench/scale-out.md).
 func TestPostgresNoMissedChange(t *testing.T) {
 	a, b := startPair(t)
-	const writers, each = 8, 25
-	done := make(chan struct{})
-	type seen struct {
-		mu  sync.Mutex
-		ids map[string]int
+	const writers = 8
+	each, until := 25, time.Time{}
+	if v := os.Getenv("CHANGEGATE_NOMISS_SECONDS"); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		each, until = 1<<30, time.Now().Add(time.Duration(secs)*time.Second)
 	}
-	follow := func(v1 string, s *seen, wg *sync.WaitGroup) {
-		defer wg.Done()
-		since := int64(0)
-		for final := false; ; {
-			select {
-			case <-done:
-				final = true
-			default:
-			}
-			r := do(t, "GET", fmt.Sprintf("%s/buckets/main/collections/c/records?_since=%d&_sort=last_modified", v1, since), "", basic("alice"))
-			var page struct {
-				Data []struct {
-					ID           string `json:"id"`
-					LastModified int64  `json:"last_modified"`
-				} `json:"data"`
-			}
-			if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 {
-				t.Errorf("follower on %s: %d %s", v1, r.status, r.body)
-				return
-			}
-			s.mu.Lock()
-			for _, rec := range page.Data {
-				s.ids[rec.ID]++
-				since = max(since, rec.LastModified)
-			}
-			s.mu.Unlock()
-			if final {
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+	done := make(chan struct{})
+	var followers sync.WaitGroup
+	var results []*follower
+	for _, v1 := range []string{a, b} {
+		for _, kind := range []string{"records", "changeset", "longpoll"} {
+			f := &follower{t: t, v1: v1, kind: kind, ids: map[string]int{}}
+			results = append(results, f)
+			followers.Go(func() { f.run(done) })
 		}
 	}
-	seenA, seenB := &seen{ids: map[string]int{}}, &seen{ids: map[string]int{}}
-	var fwg sync.WaitGroup
-	fwg.Add(2)
-	go follow(a, seenA, &fwg)
-	go follow(b, seenB, &fwg)
+	var writes atomic.Int64
 	var wwg sync.WaitGroup
 	for i, v1 := range []string{a, b} {
 		for w := range writers {
 			wwg.Go(func() {
-				for n := range each {
+				for n := 0; n < each && (until.IsZero() || time.Now().Before(until)); n++ {
 					id := fmt.Sprintf("i%d-w%d-n%d", i, w, n)
 					r := do(t, "PUT", v1+"/buckets/main/collections/c/records/"+id, `{"data":{}}`, basic("alice"))
 					if r.status != 201 {
 						t.Errorf("PUT %s: %d %s", id, r.status, r.body)
+						return
 					}
+					writes.Add(1)
 				}
 			})
 		}
 	}
 	wwg.Wait()
 	close(done)
-	fwg.Wait()
-	for name, s := range map[string]*seen{"A": seenA, "B": seenB} {
-		if len(s.ids) != 2*writers*each {
-			t.Errorf("follower on %s saw %d records; want %d", name, len(s.ids), 2*writers*each)
-		}
-		for id, n := range s.ids {
+	followers.Wait()
+	want := int(writes.Load())
+	t.Logf("%d acknowledged writes by %d writers on 2 instances", want, 2*writers)
+	for _, f := range results {
+		misses, dups := want-len(f.ids), 0
+		for _, n := range f.ids {
 			if n != 1 {
-				t.Errorf("follower on %s saw %s %d times", name, id, n)
+				dups++
 			}
 		}
+		t.Logf("%s follower on %s: %d seen, %d missed, %d seen twice", f.kind, f.v1, len(f.ids), misses, dups)
+		if misses != 0 || dups != 0 {
+			t.Errorf("%s follower on %s missed %d writes and saw %d twice", f.kind, f.v1, misses, dups)
+		}
 	}
+	last := changesNumber(t, do(t, "GET", a+"/buckets/main/collections/c/changeset?_expected=0", "").json(t)["timestamp"])
+	for _, v1 := range []string{a, b} {
+		e := changesEntries(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").body, "changes")
+		if len(e) != 1 || changesNumber(t, e[0]["last_modified"]) != last {
+			t.Errorf("monitor changeset on %s lists %v; want main/c at %d", v1, e, last)
+		}
+	}
+}
+
+// follower reads the changes of main/c one way until done, then once
+// more, counting each record id it is given.
+type follower struct {
+	t        *testing.T
+	v1, kind string
+	ids      map[string]int
+}
+
+func (f *follower) run(done chan struct{}) {
+	since := "0"
+	for final := false; ; {
+		select {
+		case <-done:
+			final = true
+		default:
+		}
+		next, err := f.poll(since)
+		if err != nil {
+			f.t.Errorf("%s follower on %s: %v", f.kind, f.v1, err)
+			return
+		}
+		if final && next == since {
+			return
+		}
+		since = next
+		if f.kind != "longpoll" {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// poll reads the changes after since and returns the next since.
+func (f *follower) poll(since string) (string, error) {
+	coll := f.v1 + "/buckets/main/collections/c"
+	var url string
+	switch f.kind {
+	case "records":
+		url = coll + "/records?_sort=last_modified&_since=" + since
+	case "changeset":
+		url = coll + "/changeset?_expected=0&_since=" + since
+	default:
+		url = coll + "/_changes?feed=longpoll&timeout=500&since=" + since
+	}
+	r := do(f.t, "GET", url, "", basic("alice"))
+	if r.status != 200 {
+		return "", fmt.Errorf("GET %s: %d %s", url, r.status, r.body)
+	}
+	var page struct {
+		Data    []changeRow `json:"data"`
+		Changes []changeRow `json:"changes"`
+		Results []struct {
+			ID string `json:"id"`
+		} `json:"results"`
+		LastSeq string `json:"last_seq"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &page); err != nil {
+		return "", fmt.Errorf("GET %s: %v in %s", url, err, r.body)
+	}
+	if f.kind == "longpoll" {
+		for _, row := range page.Results {
+			f.ids[row.ID]++
+		}
+		return page.LastSeq, nil
+	}
+	next, _ := strconv.ParseInt(since, 10, 64)
+	for _, row := range append(page.Data, page.Changes...) {
+		f.ids[row.ID]++
+		next = max(next, row.LastModified)
+	}
+	return strconv.FormatInt(next, 10), nil
+}
+
+// changeRow is a record in a list or a changeset.
+type changeRow struct {
+	ID           string `json:"id"`
+	LastModified int64  `json:"last_modified"`
 }
 
 // TestPostgresConnectionsLost: when PostgreSQL drops every connection of
