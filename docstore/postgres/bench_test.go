@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/internal/pgtest"
 )
 
 // benchRecord returns a record of about 300 bytes, as bolt's benchmarks
@@ -20,27 +21,32 @@ func benchRecord(n int64) *docstore.Object {
 		Permissions: docstore.Permissions{"write": {"account:bench"}}}
 }
 
-// BenchmarkPutParallel creates one record per Update from 32 goroutines
-// per CPU, each Update taking the collection's ordering lock and setting
-// its timestamp as the Store does: durable commits (synchronous_commit
-// on), serialised per collection by the lock.
-func BenchmarkPutParallel(b *testing.B) {
-	e, _ := openTest(b)
-	var next atomic.Int64
+// benchPuts creates one record per Update from 32 goroutines per CPU,
+// spread over collections, each Update taking its collection's ordering
+// lock and setting its timestamp as the Store does, with durable commits
+// (synchronous_commit on).
+func benchPuts(b *testing.B, collections int) {
+	e, err := Open(context.Background(), pgtest.Schema(b, fmt.Sprintf("pool_max_conns=%d", DefaultMaxConns)), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	var next, writer atomic.Int64
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		parent := fmt.Sprintf("/buckets/b/collections/c%d", writer.Add(1)%int64(collections))
 		for pb.Next() {
 			err := e.Update(context.Background(), func(tx docstore.Tx) error {
-				prev, _, err := tx.Timestamp(coll, docstore.KindRecord)
+				prev, _, err := tx.Timestamp(parent, docstore.KindRecord)
 				if err != nil {
 					return err
 				}
 				obj := benchRecord(max(prev+1, next.Add(1)))
-				if err := tx.SetTimestamp(coll, docstore.KindRecord, obj.LastModified); err != nil {
+				if err := tx.SetTimestamp(parent, docstore.KindRecord, obj.LastModified); err != nil {
 					return err
 				}
-				return tx.Put(coll, docstore.KindRecord, obj)
+				return tx.Put(parent, docstore.KindRecord, obj)
 			})
 			if err != nil {
 				b.Error(err)
@@ -50,6 +56,14 @@ func BenchmarkPutParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
 }
+
+// BenchmarkPutParallel writes into one collection: its writers commit one
+// after the other (the ordering lock is held through the commit).
+func BenchmarkPutParallel(b *testing.B) { benchPuts(b, 1) }
+
+// BenchmarkPutParallel16 spreads the same writers over 16 collections,
+// whose commits overlap and share WAL flushes.
+func BenchmarkPutParallel16(b *testing.B) { benchPuts(b, 16) }
 
 // fill stores records with last_modified 1..n in one transaction.
 func fill(b *testing.B, e *Engine, n int) {
