@@ -221,3 +221,42 @@ func TestScanDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupMembers: groups are mirrored into user_principals, where
+// Kinto's permission backend looks up a user's groups.
+func TestGroupMembers(t *testing.T) {
+	e, dsn := openTest(t)
+	const bucket = "/buckets/b"
+	group := func(lm int64, members string) *docstore.Object {
+		return &docstore.Object{ID: "g", LastModified: lm, Data: json.RawMessage(`{"id":"g","members":` + members + `}`)}
+	}
+	db := sqlConn(t, dsn)
+	rows := func() []string {
+		r, _ := db.Query(context.Background(), `SELECT user_id || ' ' || principal FROM user_principals ORDER BY 1`)
+		out, err := pgx.CollectRows(r, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	put(t, e, bucket, docstore.KindGroup, group(1, `["account:alice","account:bob"]`))
+	if got, want := rows(), []string{"account:alice /buckets/b/groups/g", "account:bob /buckets/b/groups/g"}; !slices.Equal(got, want) {
+		t.Fatalf("user_principals = %q; want %q", got, want)
+	}
+	put(t, e, bucket, docstore.KindGroup, group(2, `["account:carol"]`))
+	if got, want := rows(), []string{"account:carol /buckets/b/groups/g"}; !slices.Equal(got, want) {
+		t.Fatalf("user_principals = %q; want %q", got, want)
+	}
+	put(t, e, bucket, docstore.KindGroup, &docstore.Object{ID: "g", LastModified: 3, Deleted: true})
+	if got := rows(); len(got) != 0 {
+		t.Fatalf("user_principals after deletion = %q; want none", got)
+	}
+	put(t, e, bucket, docstore.KindGroup, group(4, `["account:dan"]`))
+	err := e.Update(context.Background(), func(tx docstore.Tx) error { return tx.DeleteTree(bucket) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); len(got) != 0 {
+		t.Fatalf("user_principals after deleting the bucket's tree = %q; want none", got)
+	}
+}

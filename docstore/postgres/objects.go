@@ -77,6 +77,9 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 			SELECT $1, p.key, jsonb_array_elements_text(p.value) FROM jsonb_each($2::JSONB) p
 			ON CONFLICT DO NOTHING`, uri, string(perms))
 	}
+	if kind == docstore.KindGroup {
+		queueMembers(b, uri, obj)
+	}
 	// Timestamps set so far go in the same round trip, after the object:
 	// the trigger has run by then. That is one round trip less while the
 	// list's ordering lock is held.
@@ -281,4 +284,23 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// queueMembers keeps Kinto's user_principals table in step with a group:
+// Kinto's permission backend resolves a user's groups from its rows
+// (user_id = member, principal = the group's URI), not from the group's
+// data, so a group written by changegate must be written there too.
+func queueMembers(b *pgx.Batch, uri string, obj *docstore.Object) {
+	b.Queue(`DELETE FROM user_principals WHERE principal = $1`, uri)
+	if obj.Deleted {
+		return
+	}
+	var group struct {
+		Members []string `json:"members"`
+	}
+	if json.Unmarshal(obj.Data, &group) != nil || len(group.Members) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO user_principals (user_id, principal) SELECT unnest($1::TEXT[]), $2
+		ON CONFLICT DO NOTHING`, group.Members, uri)
 }

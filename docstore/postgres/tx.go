@@ -142,6 +142,8 @@ func (t *tx) DeleteTree(uri string) error {
 		b.Queue(`DELETE FROM objects WHERE parent_id = $1 OR (parent_id >= $2 AND parent_id < $3)`, uri, lo, hi)
 		b.Queue(`DELETE FROM timestamps WHERE parent_id = $1 OR (parent_id >= $2 AND parent_id < $3)`, uri, lo, hi)
 		b.Queue(`DELETE FROM access_control_entries WHERE object_id >= $1 AND object_id < $2`, lo, hi)
+		// user_principals.principal has the database's collation: no range.
+		b.Queue(`DELETE FROM user_principals WHERE starts_with(principal, $1)`, lo)
 		err = t.batch(b)
 	}
 	if err != nil {
