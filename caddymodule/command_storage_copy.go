@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -68,6 +69,13 @@ func storageCopy(ctx context.Context, from, to string, w io.Writer) error {
 	}
 	if src.key() == dst.key() {
 		return errors.New("source and target are the same storage")
+	}
+	if src.Engine == "bolt" {
+		// Opening a bolt file creates it: a mistyped source would copy
+		// nothing and report success.
+		if _, err := os.Stat(src.Path); err != nil {
+			return fmt.Errorf("source: %v", err)
+		}
 	}
 	se, err := src.engine.Open(src.Path)
 	if err != nil {

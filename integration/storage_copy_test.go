@@ -40,7 +40,10 @@ func runCopy(t *testing.T, from, to string) string {
 // permissions.
 func TestStorageCopy(t *testing.T) {
 	dsn := pgtest.Schema(t, "pool_max_conns=4")
-	s := testserver.Start(t, fmt.Sprintf(copyServer, "storage bolt {dir}/data.db"))
+	// A path of its own rather than {dir}: the test needs a bolt file even
+	// when CHANGEGATE_TEST_STORAGE swaps {dir} files for PostgreSQL.
+	src := t.TempDir() + "/data.db"
+	s := testserver.Start(t, fmt.Sprintf(copyServer, "storage bolt "+src))
 	v1 := s.URL() + "/v1"
 	do(t, "PUT", v1+"/buckets/main", `{"permissions":{"read":["system.Everyone"]}}`, basic("alice")).expectStatus(t, 201)
 	do(t, "PUT", v1+"/buckets/main/collections/c", `{"data":{"title":"C"}}`, basic("alice")).expectStatus(t, 201)
@@ -66,11 +69,15 @@ func TestStorageCopy(t *testing.T) {
 	before := snapshot(v1)
 	s.Stop()
 
-	out := runCopy(t, "bolt:"+s.Dir()+"/data.db", dsn)
+	missing, err := exec.Command(testserver.Binary(t), "docstore", "copy", "--from", "bolt:"+src+"-missing", "--to", dsn).CombinedOutput()
+	if err == nil || !strings.Contains(string(missing), "no such file") {
+		t.Fatalf("copy from a missing file: %v %s; want a refusal", err, missing)
+	}
+	out := runCopy(t, "bolt:"+src, dsn)
 	if !strings.Contains(out, "copied 32 objects and 1 tombstones in 4 lists") {
 		t.Fatalf("copy reported %q", out)
 	}
-	runCopy(t, "bolt:"+s.Dir()+"/data.db", dsn)
+	runCopy(t, "bolt:"+src, dsn)
 	pg := testserver.Start(t, fmt.Sprintf(copyServer, fmt.Sprintf("storage postgres %q", dsn)))
 	compare(t, "postgres", before, snapshot(pg.URL()+"/v1"))
 	pg.Stop()
