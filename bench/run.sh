@@ -37,6 +37,10 @@
 #   CHANGEGATE_BIN   use this binary instead of building one
 #   KEEP_TMP [0]     1 keeps the temp dir (Caddyfiles, wrk outputs, logs)
 #   STRICT   [0]     1 exits with status 3 when a target is missed
+#   STORAGE_DSN      put the store under test on PostgreSQL at this DSN (an
+#                    empty database or schema, e.g.
+#                    postgres://postgres@127.0.0.1/test?options=-csearch_path%3Dbench)
+#                    instead of the bolt file on disk; needs psql
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -51,6 +55,7 @@ CHANGEGATE_BIN=${CHANGEGATE_BIN:-}
 BUILD_REF=${BUILD_REF:-}
 KEEP_TMP=${KEEP_TMP:-0}
 STRICT=${STRICT:-0}
+STORAGE_DSN=${STORAGE_DSN:-}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$REPO/bench
@@ -232,14 +237,24 @@ pick_ports() {
 
 # caddyfile_docstore prints the global options and the docstore sites; the
 # respond site is appended later, once the bodies it serves are known.
+# store_under_test is the storage line of the store under test.
+store_under_test() {
+	if [[ -n $STORAGE_DSN ]]; then
+		printf 'storage postgres "%s"' "$STORAGE_DSN"
+	else
+		printf 'storage bolt %s' "$WORK/bench.db"
+	fi
+}
+
 caddyfile_docstore() {
 	cat <<EOF
 $(global_options "$ADMIN_PORT")
 
-# The store under test: a bolt file on the real disk, fsync on every commit.
+# The store under test: a bolt file on the real disk, fsync on every commit
+# (or PostgreSQL with synchronous_commit on, given STORAGE_DSN).
 http://:$PORT_A {
 	docstore {
-		storage bolt $WORK/bench.db
+		$(store_under_test)
 		# Required since basicauth ids exist (any value: no one logs in).
 		userid_hmac_secret bench-secret
 		insecure_allow_all
@@ -252,7 +267,7 @@ EOF
 # authenticated basicauth user who reads through a bucket-level grant.
 http://:$PORT_P {
 	docstore {
-		storage bolt $WORK/bench.db
+		$(store_under_test)
 		userid_hmac_secret bench-secret
 	}
 }
@@ -426,6 +441,11 @@ seed() {
 	count=$(total_records "$URL_A/v1/buckets/bench/collections/c")
 	[[ $count == "$RECORDS" ]] || die "collection c holds '$count' records, want $RECORDS"
 	log "seeded $count records in $((SECONDS - start))s"
+	if [[ -n $STORAGE_DSN ]]; then
+		# What autovacuum would do within a minute of the bulk load: without
+		# statistics the planner scans the collection for one record.
+		psql -q "$STORAGE_DSN" -c ANALYZE || die "ANALYZE on $STORAGE_DSN failed"
+	fi
 }
 
 # capture picks the URLs to measure and saves the docstore's exact answers.

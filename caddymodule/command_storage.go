@@ -19,7 +19,7 @@ var storageSubcommands []func() *cobra.Command
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  storageCommand,
-		Short: "Tools for the docstore's storage (backup)",
+		Short: "Tools for the docstore's storage (backup, copy between engines)",
 		Long: `
 Tools for the storage of the docstore directive. See each subcommand's
 --help.

@@ -20,7 +20,7 @@ func init() {
 // (http.handlers.docstore). It answers every request it receives: put it
 // last in a route, or under `handle /v1/*`.
 type Docstore struct {
-	// Storage selects the engine and its file.
+	// Storage selects the engine and where it keeps its data.
 	Storage *StorageConfig `json:"storage,omitempty"`
 	// Prefix is the API version prefix. Default: /v1.
 	Prefix string `json:"prefix,omitempty"`
@@ -113,7 +113,7 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := acquireStore(storage)
+	store, err := acquireStore(storage, ctx.Slogger())
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func init() {
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
 //	docstore {
-//		storage bolt [<path>]
+//		storage bolt [<path>] | storage postgres <dsn>
 //		prefix /v1
 //		userid_hmac_secret <secret>
 //		userid_secret_change allow

@@ -40,8 +40,10 @@ type docstoreEntry struct {
 // with the storage path it names, or the only one.
 type docstoreClaim struct {
 	config configID
-	// path is the storage file named in the claim, "" for any.
-	path string
+	// path is the storage named in the claim (a bolt file, a PostgreSQL
+	// DSN), "" for any; abs is path made absolute, as bolt files are
+	// compared.
+	path, abs string
 	// capability is added to every docstore the claim links to.
 	capName string
 	capBody map[string]any
@@ -89,7 +91,7 @@ func claimDocstore(ctx caddy.Context, c *docstoreClaim) (func(), error) {
 		if err != nil {
 			return nil, fmt.Errorf("resolving docstore path %s: %v", c.path, err)
 		}
-		c.path = abs
+		c.abs = abs
 	}
 	c.config = ctx.Done()
 	docstores.mu.Lock()
@@ -112,7 +114,7 @@ func claimDocstore(ctx caddy.Context, c *docstoreClaim) (func(), error) {
 
 // matches reports whether e is a docstore the claim accepts.
 func (c *docstoreClaim) matches(e *docstoreEntry) bool {
-	return c.path == "" || c.path == e.storage.Path
+	return c.path == "" || c.abs == e.storage.Path || c.path == e.storage.Path
 }
 
 // resolve links the claim to its docstore when there is one, and fails

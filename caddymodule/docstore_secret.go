@@ -39,6 +39,12 @@ func (d *Docstore) userIDSecret(storage StorageConfig) (string, error) {
 		// secret that is never written down.
 		return "validate-only-secret-never-stored", nil
 	}
+	if storage.Engine != "bolt" {
+		// Instances sharing a database must share the secret: a file
+		// next to one of them would give each its own user ids.
+		return "", fmt.Errorf("docstore: %s storage needs userid_hmac_secret: every instance on that database must "+
+			"use the same value (e.g. `userid_hmac_secret {env.CHANGEGATE_USERID_SECRET}` with `openssl rand -hex 32`)", storage.Engine)
+	}
 	secret, err := docstore.LoadOrCreateSecret(storage.Path + secretFileSuffix)
 	if err != nil {
 		return "", fmt.Errorf("docstore: no userid_hmac_secret configured and %v; fix the file or set userid_hmac_secret", err)

@@ -1,110 +1,167 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
-	"time"
+	"log/slog"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/changegate/changegate/docstore"
-	"github.com/changegate/changegate/docstore/bolt"
 	"github.com/changegate/changegate/docstore/memory"
 )
 
 // stores holds the open document stores, shared by every config that
 // names the same storage, so that a config reload (which provisions the
 // new config before cleaning up the old one) neither opens a bbolt file
-// twice, which would block on its lock, nor loses event subscribers.
+// twice, which would block on its lock, nor a second PostgreSQL pool and
+// listener, nor loses event subscribers.
 var stores = caddy.NewUsagePool()
+
+// storageNamespace is the Caddy module namespace of storage engines: the
+// engine named "bolt" in a config is module docstore.storage.bolt, so a
+// custom build can add engines without touching the docstore module.
+const storageNamespace = "docstore.storage"
+
+// StorageEngine is implemented by the modules of namespace
+// docstore.storage.
+type StorageEngine interface {
+	caddy.Module
+	// Locate checks and normalises the location a config gives (a file
+	// path made absolute, a DSN), which identifies the storage: configs
+	// naming the same location share one engine.
+	Locate(location string) (string, error)
+	// Open opens the engine at a location Locate returned.
+	Open(location string) (docstore.Engine, error)
+	// Describe renders a location for messages, without secrets.
+	Describe(location string) string
+}
+
+// Listener is implemented by engines that several processes share: Listen
+// relays the writes others commit until ctx ends.
+type Listener interface {
+	Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event))
+}
 
 // StorageConfig selects the storage engine of the document store.
 type StorageConfig struct {
-	// Engine is the engine name: "bolt" (the default).
+	// Engine is the engine name, a module of namespace docstore.storage:
+	// "bolt" (the default) or "postgres".
 	Engine string `json:"engine,omitempty"`
-	// Path is the bbolt database file. Default: changegate/changegate.db
-	// under Caddy's data directory.
+	// Path is where the engine keeps its data: the bbolt database file
+	// (default: changegate/changegate.db under Caddy's data directory) or
+	// the PostgreSQL DSN. Placeholders such as {env.DATABASE_URL} are
+	// replaced.
 	Path string `json:"path,omitempty"`
+
+	engine StorageEngine
 }
 
 // openStore is a Store with the engine it owns; it is the UsagePool value.
 type openStore struct {
 	store  *docstore.Store
 	engine docstore.Engine
+	// stop ends the engine's listener, if it has one.
+	stop context.CancelFunc
 }
 
-// Destruct closes the engine once no config uses it any more.
-func (s *openStore) Destruct() error { return s.engine.Close() }
+// Destruct stops the listener and closes the engine once no config uses
+// it any more.
+func (s *openStore) Destruct() error {
+	s.stop()
+	return s.engine.Close()
+}
 
 // key identifies the storage in the pool.
 func (c StorageConfig) key() string { return c.Engine + ":" + c.Path }
 
-// withDefaults fills in the engine and the default path.
+// describe names the storage in messages.
+func (c StorageConfig) describe() string {
+	if c.engine == nil {
+		return c.Engine
+	}
+	return c.Engine + " storage " + c.engine.Describe(c.Path)
+}
+
+// withDefaults loads the engine's module and normalises the location.
 func (c StorageConfig) withDefaults() (StorageConfig, error) {
 	if c.Engine == "" {
 		c.Engine = "bolt"
 	}
-	if err := checkEngine(c.Engine); err != nil {
+	engine, err := loadEngine(c.Engine)
+	if err != nil {
 		return c, fmt.Errorf("docstore storage: %v", err)
 	}
-	if c.Path == "" {
-		c.Path = filepath.Join(caddy.AppDataDir(), "changegate", "changegate.db")
-	}
-	abs, err := filepath.Abs(c.Path)
+	c.engine = engine
+	c.Path, err = engine.Locate(caddy.NewReplacer().ReplaceKnown(c.Path, ""))
 	if err != nil {
-		return c, fmt.Errorf("resolving storage path %s: %v", c.Path, err)
+		return c, fmt.Errorf("%s storage: %v", c.Engine, err)
 	}
-	c.Path = abs
 	return c, nil
 }
 
-// checkEngine refuses an engine name this build does not have.
-func checkEngine(name string) error {
-	if name != "bolt" {
-		return fmt.Errorf("unknown engine %q: write `storage bolt [<path>]` (bolt is the only engine in this build)", name)
+// loadEngine returns the storage engine module of that name.
+func loadEngine(name string) (StorageEngine, error) {
+	info, err := caddy.GetModule(storageNamespace + "." + name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown engine %q: write `storage bolt [<path>]` or `storage postgres <dsn>`", name)
 	}
-	return nil
+	engine, ok := info.New().(StorageEngine)
+	if !ok {
+		return nil, fmt.Errorf("module %s is not a storage engine", info.ID)
+	}
+	return engine, nil
 }
 
-// acquireStore returns the shared store for c, opening it on first use.
-// Every successful call must be matched by releaseStore.
-func acquireStore(c StorageConfig) (*docstore.Store, error) {
+// checkEngine refuses an engine name this build does not have, at adapt.
+func checkEngine(name string) error {
+	_, err := loadEngine(name)
+	return err
+}
+
+// acquireStore returns the shared store for c (as withDefaults returned
+// it), opening it on first use and starting its listener when the engine
+// has one. Every successful call must be matched by releaseStore.
+func acquireStore(c StorageConfig, log *slog.Logger) (*docstore.Store, error) {
 	v, _, err := stores.LoadOrNew(c.key(), func() (caddy.Destructor, error) {
 		engine, err := c.open()
 		if err != nil {
 			return nil, err
 		}
-		return &openStore{store: docstore.NewStore(engine), engine: engine}, nil
+		s := &openStore{store: docstore.NewStore(engine), engine: engine, stop: func() {}}
+		if l, ok := engine.(Listener); ok {
+			// The listener outlives the config that opened it: the pool
+			// value is shared by every config until the last lets go.
+			ctx, cancel := context.WithCancel(context.Background())
+			s.stop = cancel
+			go l.Listen(ctx, log, s.store.Publish)
+		}
+		return s, nil
 	})
 	if errors.Is(err, fs.ErrPermission) {
-		return nil, fmt.Errorf("opening %s storage %s: %v: the user changegate runs as must be able to write "+
-			"that directory; change its owner, or name another file with `storage bolt <path>`", c.Engine, c.Path, err)
+		return nil, fmt.Errorf("opening %s: %v: the user changegate runs as must be able to write "+
+			"that directory; change its owner, or name another file with `storage bolt <path>`", c.describe(), err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s storage %s: %v", c.Engine, c.Path, err)
+		return nil, fmt.Errorf("opening %s: %v", c.describe(), err)
 	}
 	return v.(*openStore).store, nil
 }
-
-// open opens the engine c names; while a config is only being validated,
-// an empty in-memory engine instead, which leaves the file alone.
-func (c StorageConfig) open() (docstore.Engine, error) {
-	if validatingOnly() {
-		return memory.New(), nil
-	}
-	return bolt.Open(c.Path, bolt.Options{Timeout: lockWait})
-}
-
-// lockWait is how long opening waits for the file lock held by another
-// handle. Within a process the usage pool shares one handle, config
-// reloads included, so the holder is another process: say so at once
-// rather than after a long wait.
-const lockWait = 250 * time.Millisecond
 
 // releaseStore drops one use of c's store, closing it after the last.
 func releaseStore(c StorageConfig) error {
 	_, err := stores.Delete(c.key())
 	return err
+}
+
+// open opens the engine c names; while a config is only being validated,
+// an empty in-memory engine instead, which leaves the file or database
+// alone.
+func (c StorageConfig) open() (docstore.Engine, error) {
+	if validatingOnly() {
+		return memory.New(), nil
+	}
+	return c.engine.Open(c.Path)
 }

@@ -186,7 +186,7 @@ func TestConfigErrorsSayTheFix(t *testing.T) {
 		{"placeholder secret", "validate", "storage bolt ./data/changegate.db\n\t\tuserid_hmac_secret change-me-before-production",
 			"Set a random value of at least 16 bytes (e.g. `openssl rand -hex 32`), or remove the directive"},
 		{"engine typo at adapt", "adapt", "storage blot ./data/changegate.db\n\t\tuserid_hmac_secret s",
-			"storage: unknown engine \"blot\": write `storage bolt [<path>]` (bolt is the only engine in this build)"},
+			"storage: unknown engine \"blot\": write `storage bolt [<path>]` or `storage postgres <dsn>`"},
 		{"eos date at adapt", "adapt", "eos 31/01/2027\n\t\tuserid_hmac_secret s",
 			"eos: \"31/01/2027\" is not a date: write it YYYY-MM-DD, e.g. `eos 2027-01-31`"},
 	}

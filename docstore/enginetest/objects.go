@@ -142,7 +142,7 @@ func testDataOutlivesTx(h *harness) {
 		filler[i] = 'a' + byte(i%26)
 	}
 	for i := range 20 {
-		h.put(collC+"-pad", kindR, &docstore.Object{ID: "pad" + string(rune('a'+i)), LastModified: 1, Data: filler[:300]})
+		h.put(collC+"-pad", kindR, &docstore.Object{ID: "pad" + string(rune('a'+i)), LastModified: h.tied(1, i), Data: filler[:300]})
 	}
 	h.put(collC, kindR, obj("r1", 1), obj("r2", 2))
 	var got, scanned *docstore.Object
@@ -158,11 +158,19 @@ func testDataOutlivesTx(h *harness) {
 	for round := range 20 {
 		objs := make([]*docstore.Object, 50)
 		for i := range objs {
-			objs[i] = &docstore.Object{ID: "f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), LastModified: int64(100 + round), Data: filler}
+			objs[i] = &docstore.Object{ID: "f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), LastModified: h.tied(int64(100+round), 2000+50*round+i), Data: filler}
 		}
 		h.put(collC, kindR, objs...)
 		h.put(collC, kindR, tomb("r1", int64(1000+2*round)), tomb("r2", int64(1001+2*round)))
 	}
 	assertObject(h, got, obj("r1", 1))
 	assertObject(h, scanned, obj("r2", 2))
+}
+
+// tied returns lm, or distinct when the engine stores no ties.
+func (h *harness) tied(lm int64, distinct int) int64 {
+	if h.opts.DistinctTimestamps {
+		return int64(distinct)
+	}
+	return lm
 }

@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/internal/pgtest"
 )
 
 var (
@@ -75,6 +78,8 @@ type Server struct {
 	Port      int
 	log       *syncBuffer
 	done      chan error
+	// schemas maps bolt file names to PostgreSQL DSNs (see swapStorage).
+	schemas map[string]string
 }
 
 // URL is the server's base URL (http://127.0.0.1:port).
@@ -104,8 +109,38 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) expand(caddyfile string) string {
+	caddyfile = s.swapStorage(caddyfile)
 	r := strings.NewReplacer("{port}", fmt.Sprint(s.Port), "{admin}", fmt.Sprint(s.AdminPort), "{dir}", s.dir)
 	return r.Replace(caddyfile)
+}
+
+// boltStorage matches the storage lines of test Caddyfiles, and the
+// `docstore <file>` option of changes that names one.
+var boltStorage = regexp.MustCompile(`(storage bolt|docstore) \{dir\}/(\S+)`)
+
+// swapStorage runs every test on PostgreSQL when CHANGEGATE_TEST_STORAGE
+// is "postgres": each bolt file of a server becomes a schema of its own,
+// kept across restarts and reloads of that server.
+func (s *Server) swapStorage(caddyfile string) string {
+	if os.Getenv("CHANGEGATE_TEST_STORAGE") != "postgres" {
+		return caddyfile
+	}
+	return boltStorage.ReplaceAllStringFunc(caddyfile, func(m string) string {
+		sub := boltStorage.FindStringSubmatch(m)
+		file := sub[2]
+		if s.schemas == nil {
+			s.schemas = map[string]string{}
+		}
+		dsn, ok := s.schemas[file]
+		if !ok {
+			dsn = pgtest.Schema(s.t, "pool_max_conns=8")
+			s.schemas[file] = dsn
+		}
+		if sub[1] == "docstore" {
+			return fmt.Sprintf("docstore %q", dsn)
+		}
+		return fmt.Sprintf("storage postgres %q", dsn)
+	})
 }
 
 // Reload loads a new Caddyfile into the running server (caddy reload).

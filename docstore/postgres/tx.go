@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/changegate/changegate/docstore"
+)
+
+var (
+	errReadOnly = errors.New("write in a read-only transaction")
+	errClosed   = errors.New("transaction used after its callback returned")
+)
+
+// Conversions between Kinto's TIMESTAMP columns and epoch milliseconds,
+// written out rather than calling Kinto's as_epoch and from_epoch
+// (PL/pgSQL functions) so that the planner can use the plain indexes. The
+// session time zone is UTC (see Open), which makes them equal to Kinto's.
+const (
+	msOf = "(EXTRACT(EPOCH FROM %s) * 1000)::BIGINT"
+	tsOf = "('epoch'::TIMESTAMP + %s::BIGINT * INTERVAL '1 millisecond')"
+)
+
+// maxMillis is beyond what TIMESTAMP holds (year 294276); a Since past it
+// matches nothing.
+const maxMillis = 9_000_000_000_000_000
+
+// listKey names one (parent, kind) list.
+type listKey struct{ parent, kind string }
+
+var _ docstore.Tx = (*tx)(nil)
+
+// tx is the docstore.Tx of one fn call.
+type tx struct {
+	ctx  context.Context
+	conn *pgxpool.Conn
+	// begin is the BEGIN statement, sent with the first statement;
+	// begun reports that it was.
+	begin    string
+	begun    bool
+	writable bool
+	closed   bool
+	// writes counts mutations, so that a scan whose callback wrote
+	// queries again from where it stood.
+	writes uint64
+	// stamps holds the timestamps SetTimestamp stored, written at commit
+	// (see flushTimestamps).
+	stamps map[listKey]int64
+	// locked holds the lists whose ordering lock this transaction holds.
+	locked map[listKey]bool
+}
+
+// readable fails once the callback has returned.
+func (t *tx) readable() error {
+	if t.closed {
+		return errClosed
+	}
+	return nil
+}
+
+// writable fails in read-only or finished transactions, and otherwise
+// counts the write that follows.
+func (t *tx) writableCheck() error {
+	if err := t.readable(); err != nil {
+		return err
+	}
+	if !t.writable {
+		return errReadOnly
+	}
+	t.writes++
+	return nil
+}
+
+// exec runs one statement.
+func (t *tx) exec(sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return t.batch(b)
+}
+
+// queryRow runs one statement and scans its row with fn (pgx.ErrNoRows
+// when there is none).
+func (t *tx) queryRow(fn func(pgx.Row) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).QueryRow(fn)
+	return t.batch(b)
+}
+
+// query runs one statement and reads its rows with fn.
+func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).Query(fn)
+	return t.batch(b)
+}
+
+// batch sends statements in one round trip and reads every result, the
+// results going to the callbacks of the queued queries. The transaction's
+// BEGIN goes with the first batch, which saves a round trip per
+// transaction: a record GET is a few statements.
+func (t *tx) batch(b *pgx.Batch) error {
+	if !t.begun {
+		first := &pgx.Batch{}
+		first.Queue(t.begin)
+		first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
+		b = first
+		t.begun = true
+	}
+	return unavailable(t.conn.SendBatch(t.ctx, b).Close())
+}
+
+// Count returns the live objects of (parent, kind).
+func (t *tx) Count(parent, kind string) (int, error) {
+	err := t.readable()
+	if err == nil {
+		err = docstore.CheckList(parent, kind)
+	}
+	var n int
+	if err == nil {
+		err = t.queryRow(func(row pgx.Row) error { return row.Scan(&n) }, `SELECT count(*) FROM objects
+			WHERE parent_id = $1 AND resource_name = $2 AND NOT deleted`, parent, kind)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counting %s of %q: %w", kind, parent, unavailable(err))
+	}
+	return n, nil
+}
+
+// DeleteTree removes the objects, timestamps and access control entries
+// of uri's lists and of every list below it.
+func (t *tx) DeleteTree(uri string) error {
+	err := t.writableCheck()
+	if err == nil {
+		err = docstore.CheckURI(uri)
+	}
+	if err == nil {
+		lo, hi := treeRange(uri)
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM objects WHERE parent_id = $1 OR (parent_id >= $2 AND parent_id < $3)`, uri, lo, hi)
+		b.Queue(`DELETE FROM timestamps WHERE parent_id = $1 OR (parent_id >= $2 AND parent_id < $3)`, uri, lo, hi)
+		b.Queue(`DELETE FROM access_control_entries WHERE object_id >= $1 AND object_id < $2`, lo, hi)
+		// user_principals.principal has the database's collation: no range.
+		b.Queue(`DELETE FROM user_principals WHERE starts_with(principal, $1)`, lo)
+		err = t.batch(b)
+	}
+	if err != nil {
+		return fmt.Errorf("deleting tree %q: %w", uri, err)
+	}
+	for k := range t.stamps {
+		if k.parent == uri || (len(k.parent) > len(uri) && k.parent[:len(uri)+1] == uri+"/") {
+			delete(t.stamps, k)
+		}
+	}
+	return nil
+}

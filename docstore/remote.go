@@ -1,0 +1,43 @@
+package docstore
+
+import "strings"
+
+// EventOf builds the event of a write committed by another writer (an
+// engine shared by several instances, Kinto itself, SQL) to object id of
+// the list (parent, kind), id being "" when only the list timestamp was
+// stored. It reports false for lists the API does not serve (plugins'
+// kinds, malformed parents).
+func EventOf(parent, kind, id string, ts int64, deleted bool) (Event, bool) {
+	var r ref
+	switch kind {
+	case KindBucket:
+		if parent != "" {
+			return Event{}, false
+		}
+		r = ref{Kind: kind}
+	case KindCollection, KindGroup:
+		b, ok := strings.CutPrefix(parent, "/buckets/")
+		if !ok || b == "" || strings.Contains(b, "/") {
+			return Event{}, false
+		}
+		r = ref{Kind: kind, Bucket: b}
+	case KindRecord:
+		key, ok := parseCollectionURI(parent)
+		if !ok {
+			return Event{}, false
+		}
+		r = ref{Kind: kind, Bucket: key.Bucket, Collection: key.Collection}
+	default:
+		return Event{}, false
+	}
+	if id == "" && kind != KindRecord {
+		// A bucket's or collection's list timestamp is no change the feeds
+		// or the monitor report.
+		return Event{}, false
+	}
+	return r.withID(id).event(ts, deleted), true
+}
+
+// Publish hands events committed by another writer to the subscribers,
+// as if this Store had committed them.
+func (s *Store) Publish(events []Event) { s.hub.Publish(events) }
