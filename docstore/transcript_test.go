@@ -13,22 +13,19 @@ import (
 
 const transcriptSecret = "test-secret-of-16-bytes"
 
-// transcriptHandler is the reference run's server: Basic auth, anyone may
-// create buckets, flush and permissions endpoints on, memory storage.
-func transcriptHandler(t *testing.T) *docstore.Handler {
-	t.Helper()
-	h, err := docstore.NewHandler(docstore.NewStore(memory.New()), docstore.Config{
-		BasicAuth:              true,
-		UserIDHMACSecret:       transcriptSecret,
-		BucketCreatePrincipals: []string{"system.Everyone"},
-		FlushEnabled:           true,
-		PermissionsEndpoint:    true,
-	}, nil)
-	if err != nil {
-		t.Fatalf("building the handler: %v", err)
-	}
-	return h
+// referenceConfig is the reference run's server: Basic auth, anyone may
+// create buckets, flush and permissions endpoints on.
+var referenceConfig = docstore.Config{
+	BasicAuth:              true,
+	UserIDHMACSecret:       transcriptSecret,
+	BucketCreatePrincipals: []string{"system.Everyone"},
+	FlushEnabled:           true,
+	PermissionsEndpoint:    true,
 }
+
+// defaultConfig is Kinto's default: Basic auth, authenticated users may
+// create buckets.
+var defaultConfig = docstore.Config{BasicAuth: true, UserIDHMACSecret: transcriptSecret}
 
 // basicUserID is Kinto's Basic auth principal of name:pass:
 // "basicauth:" + hex(HMAC-SHA256(userid_hmac_secret, "name:pass")).
@@ -38,22 +35,34 @@ func basicUserID(name string) string {
 	return "basicauth:" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// replay runs a transcript file of testdata against a fresh handler.
-func replay(t *testing.T, file string, users ...string) {
+// replay runs a transcript file of testdata against a fresh handler on
+// memory storage.
+func replay(t *testing.T, file string, cfg docstore.Config, users ...string) {
 	exchanges, err := transcript.ParseFile("testdata/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{}
+	const base = "http://127.0.0.1:8888"
+	vars := map[string]string{"base": base}
 	for _, u := range users {
 		vars[u] = basicUserID(u)
 	}
-	p := &transcript.Replayer{Base: "http://127.0.0.1:8888", Vars: vars, Do: transcript.HandlerDo(transcriptHandler(t))}
+	h, err := docstore.NewHandler(docstore.NewStore(memory.New()), cfg, nil)
+	if err != nil {
+		t.Fatalf("building the handler: %v", err)
+	}
+	p := &transcript.Replayer{Base: base, Vars: vars, Do: transcript.HandlerDo(h)}
 	p.Run(t, exchanges)
 }
 
 // TestKintoTranscript replays the reference Kinto run's document API
 // entries: statuses, protocol headers and exact bodies.
 func TestKintoTranscript(t *testing.T) {
-	replay(t, "kinto.transcript", "user")
+	replay(t, "kinto.transcript", referenceConfig, "user")
+}
+
+// TestPermissionTable replays Kinto's permission model: who may do what,
+// 401 against 403 against 404, inheritance and group principals.
+func TestPermissionTable(t *testing.T) {
+	replay(t, "permissions.transcript", defaultConfig, "alice", "bob", "carol")
 }
