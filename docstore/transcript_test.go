@@ -66,3 +66,10 @@ func TestKintoTranscript(t *testing.T) {
 func TestPermissionTable(t *testing.T) {
 	replay(t, "permissions.transcript", defaultConfig, "alice", "bob", "carol")
 }
+
+// TestProtocolTranscript replays the documented protocol rules the
+// reference run does not show: preconditions, filters, PATCH flavours,
+// plural DELETE and batch.
+func TestProtocolTranscript(t *testing.T) {
+	replay(t, "protocol.transcript", defaultConfig, "user")
+}
