@@ -32,6 +32,9 @@ type Source struct {
 
 	auth *decisions
 
+	// checkpoints are the replication checkpoints (checkpoints.go).
+	checkpoints checkpoints
+
 	nudge   chan struct{}
 	started atomic.Bool
 	loading atomic.Bool
