@@ -107,7 +107,7 @@ func (c Config) route(path string) (route, Key) {
 // store's end of service passed.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := h.cfg.route(r.URL.Path)
-	if rt == routeNone || r.Method == http.MethodOptions || h.access.EndOfService() {
+	if rt == routeNone || r.Method == http.MethodOptions || !handlesReplication(rt, r.Method) || h.access.EndOfService() {
 		return false
 	}
 	if rt > routeReplicate {

@@ -82,7 +82,8 @@ func pick(d docWant, row feedRow, have, latest bool) (string, bool) {
 	switch {
 	case d.rev == "" || d.rev == rev:
 		return rev, true
-	case latest && d.lm > 0 && d.lm <= row.lm:
+	case latest && d.lm > 0 && d.lm <= row.lm && d.rev == revOf(d.id, d.lm):
+		// A rev we issued for an older version of the record.
 		return rev, true
 	}
 	return "", false
