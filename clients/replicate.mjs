@@ -141,4 +141,13 @@ for (const [who, auth, status] of [['carol', STRANGER, 403], ['anonymous', null,
   assert.equal((await target.allDocs()).total_rows, 0)
   console.log(`ok ${who} refused: ${err.status} ${err.name}`)
 }
+
+// The monitor is a read-only source: anyone pulls its entries, and the
+// checkpoint stays on the target.
+const monitor = new PouchDB(`${v1}/buckets/monitor/collections/changes`)
+const entries = new PouchDB('monitor', { adapter: 'memory' })
+const pulled = await entries.replicate.from(monitor)
+const rows = (await entries.allDocs({ include_docs: true })).rows.map(r => `${r.doc.bucket}/${r.doc.collection}`)
+assert.deepEqual(rows, [collection.replace('/buckets/', '').replace('/collections/', '/')])
+console.log(`ok monitor pull: ${pulled.docs_written} entries`)
 process.exit(0)
