@@ -32,13 +32,14 @@ const replicationCaddyfile = changesGlobal + `:{port} {
 `
 
 // replicationSidecarCaddyfile is a sidecar in front of the upstream %[1]s
-// (its /v1 URL) at host %[2]s.
+// (its /v1 URL) at host %[2]s; its service account svc polls.
 const replicationSidecarCaddyfile = changesGlobal + `:{port} {
 	changes {
 		resources /buckets/priv
 		upstream %[1]s {
 			poll_interval 200ms
 			timeout 2s
+			auth basic svc pw
 		}
 	}
 	reverse_proxy %[2]s
@@ -143,6 +144,10 @@ func TestReplicationPouchDBSidecar(t *testing.T) {
 	up := testserver.Start(t, sidecarUpstreamCaddyfile)
 	upV1 := up.URL() + "/v1"
 	replicationFixture(t, upV1)
+	// The service account reads the bucket, so that a sidecar knows the
+	// collection (and its monitor lists it) from its start.
+	body := fmt.Sprintf(`{"permissions":{"read":[%q]}}`, userID("svc"))
+	do(t, "PATCH", upV1+"/buckets/priv", body, basic("alice")).expectStatus(t, 200)
 	u, _ := url.Parse(upV1)
 	side := testserver.Start(t, fmt.Sprintf(replicationSidecarCaddyfile, upV1, u.Host))
 	runReplicationClient(t, side.URL()+"/v1/buckets/priv/collections/c", side, replicationWant...)
