@@ -75,6 +75,15 @@ assert.equal(stored.last_seq, first.last_seq)
 assert.equal(count(alice.log, '/_bulk_get'), 10)
 console.log(`ok one-shot pull: ${first.docs_written} docs in ${alice.log.length} requests, checkpoint ${stored._rev}`)
 
+// What the HTTP adapter reads besides replication: open_revs (JSON, as
+// its bulkGet fallback asks) and allDocs with keys.
+const [leaf] = await alice.db.get(id(21), { revs: true, open_revs: 'all' })
+assert.deepEqual([leaf.ok._rev, leaf.ok._revisions.ids.length], [doc._rev, 1])
+const byKeys = await alice.db.allDocs({ keys: [id(21), id(20), 'nope'], include_docs: true })
+assert.deepEqual(byKeys.rows.map(r => [r.key, r.value?.rev, r.value?.deleted, r.doc?.n, r.error]),
+  [[id(21), doc._rev, undefined, 21, undefined], [id(20), (await local.get(id(20), { open_revs: 'all' }))[0].ok._rev, true, undefined, undefined], ['nope', undefined, undefined, undefined, 'not_found']])
+console.log('ok open_revs and allDocs keys')
+
 // A second pull transfers the 20 changes only.
 await batch([...Array.from({ length: 10 }, (_, n) => write(n * 7 + 1, 2)), ...Array.from({ length: 5 }, (_, n) => remove(501 + n * 2)), ...Array.from({ length: 5 }, (_, n) => write(1000 + n, 1))])
 alice.log.length = 0

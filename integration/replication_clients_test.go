@@ -125,7 +125,7 @@ func nodeOrSkip(t *testing.T) string {
 }
 
 // replicationWant are the script's checks.
-var replicationWant = []string{"ok one-shot pull: 1000 docs", "ok second pull: 20 docs", "ok live pull: a write arrived",
+var replicationWant = []string{"ok one-shot pull: 1000 docs", "ok open_revs and allDocs keys", "ok second pull: 20 docs", "ok live pull: a write arrived",
 	"ok live pull after restart", "ok read-only reader: 1007 then 1 docs, source checkpoint refused 403",
 	"ok carol refused: 403", "ok anonymous refused: 401", "ok monitor pull: 1 entries"}
 
