@@ -3,7 +3,9 @@
 # memory PouchDB (pouchdb-adapter-memory), from a changegate collection
 # and from pouchdb-server (--in-memory) holding the same documents (ids,
 # revs, bodies), in the same run, rounds interleaved with the order
-# rotating. Reports per source the median time, requests and
+# rotating, after a warm-up round that is not counted (the first pulls
+# of a Node.js process run colder); also, reported, through a changegate sidecar in front of the
+# same store. Reports per source the median time, requests and
 # server CPU, and their ratio. The client (Node.js, PouchDB 9 from
 # clients/node_modules) runs on the same CPUs as the servers.
 #
@@ -78,6 +80,32 @@ done | while read -r batch; do
 	curl -fsS -o /dev/null -H "Authorization: $AUTH" -H 'Content-Type: application/json' --data-binary "$batch" "$CG/batch"
 done
 
+# A sidecar in front of the same store: its documents come from the
+# store's Kinto API (one records-list request per _bulk_get).
+SC_PORT=$(free_port)
+SC_ADMIN=$(free_port)
+cat >"$WORK/Caddyfile.sidecar" <<CADDY
+{
+	admin localhost:$SC_ADMIN
+	auto_https off
+	persist_config off
+}
+:$SC_PORT {
+	changes {
+		resources /buckets/bench
+		upstream $CG {
+			auth basic bench pw
+		}
+	}
+	reverse_proxy 127.0.0.1:$CG_PORT
+}
+CADDY
+"$BIN" run --config "$WORK/Caddyfile.sidecar" --adapter caddyfile >"$WORK/sidecar.log" 2>&1 &
+SC_PID=$!
+PIDS+=("$SC_PID")
+SC=http://127.0.0.1:$SC_PORT/v1
+wait_up "$SC/" || die "sidecar did not start: $(tail -5 "$WORK/sidecar.log")"
+
 PEER_PORT=$(free_port)
 mkdir -p "$WORK/peer"
 (cd "$WORK/peer" && exec "$PEER_DIR/node_modules/.bin/pouchdb-server" --in-memory -p "$PEER_PORT" -o 127.0.0.1 -n) >"$WORK/peer.log" 2>&1 &
@@ -89,18 +117,20 @@ curl -fsS -o /dev/null -X PUT "$PEER/pull"
 node "$REPO/bench/replication-pull.mjs" copy "$CG/buckets/bench/collections/pull" "$PEER/pull"
 
 log "pulling $RECORDS docs, $ROUNDS rounds"
-node "$REPO/bench/replication-pull.mjs" pull "$ROUNDS" \
-	"changegate=$CG/buckets/bench/collections/pull@$CG_PID" "pouchdb-server=$PEER/pull@$PEER_PID" | tee "$WORK/pulls.jsonl" >&2
+node "$REPO/bench/replication-pull.mjs" pull "$((ROUNDS + 1))" \
+	"changegate=$CG/buckets/bench/collections/pull@$CG_PID" "pouchdb-server=$PEER/pull@$PEER_PID" \
+	"sidecar=$SC/buckets/bench/collections/pull@$SC_PID" | tee "$WORK/pulls.jsonl" >&2
 
 jq -rs --arg cpu "$(nproc)" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	def fig(src): map(select(.source == src)) | {ms: (map(.ms) | median), min: (map(.ms) | min), max: (map(.ms) | max),
+	def fig(src): map(select(.source == src and .round > 0)) | {ms: (map(.ms) | median), min: (map(.ms) | min), max: (map(.ms) | max),
 		requests: (map(.requests) | median), cpu: (map(.server_cpu_ms) | median), docs: (.[0].docs)};
-	fig("changegate") as $c | fig("pouchdb-server") as $p |
+	fig("changegate") as $c | fig("pouchdb-server") as $p | fig("sidecar") as $s |
 	"| source | docs | time, median (min-max) | requests | server CPU |",
 	"|---|---|---|---|---|",
 	"| changegate | \($c.docs) | \($c.ms) ms (\($c.min)-\($c.max)) | \($c.requests) | \($c.cpu) ms |",
 	"| pouchdb-server --in-memory | \($p.docs) | \($p.ms) ms (\($p.min)-\($p.max)) | \($p.requests) | \($p.cpu) ms |",
+	"| changegate sidecar in front of the same store | \($s.docs) | \($s.ms) ms (\($s.min)-\($s.max)) | \($s.requests) | \($s.cpu) ms (sidecar process only) |",
 	"",
-	"time ratio pouchdb-server / changegate: \(($p.ms / $c.ms * 100 | round) / 100); server CPU ratio: \(if $c.cpu > 0 then ($p.cpu / $c.cpu * 100 | round) / 100 else "n/a" end) (\(length / 2) pulls each, \($cpu) CPUs shared by client and servers)"
+	"time ratio pouchdb-server / changegate: \(($p.ms / $c.ms * 100 | round) / 100); server CPU ratio: \(if $c.cpu > 0 then ($p.cpu / $c.cpu * 100 | round) / 100 else "n/a" end) (\(length / 3 - 1) pulls each after a warm-up round, \($cpu) CPUs shared by client and servers)"
 ' "$WORK/pulls.jsonl"
