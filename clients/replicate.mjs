@@ -2,7 +2,7 @@
 // PouchDB: one-shot (every record, deletions, checkpoint), a second pull
 // that transfers only what changed, a live pull that gets a write within
 // a second and survives a server restart (the runner restarts the
-// server when this prints "restart now" and answers "restarted" on
+// server (stop, start) when this prints "restart now" and answers "restarted" on
 // stdin), a read-only reader (checkpoint on the target only) and readers
 // without permission (401/403, no data). DB is a collection alice (AUTH)
 // writes, bob (READER) only reads and carol (STRANGER) cannot read.
@@ -104,6 +104,8 @@ console.log(`ok second pull: ${second.docs_written} docs in ${alice.log.length} 
 
 // Live pull: a write arrives within a second, and after a restart.
 const live = local.replicate.from(alice.db, { live: true, retry: true })
+const liveErrors = []
+live.on('error', e => liveErrors.push(e))
 const arrival = docId => new Promise(resolve => {
   live.on('change', info => { if (info.docs.some(d => d._id === docId)) resolve() })
 })
@@ -113,6 +115,13 @@ const got1 = arrival('live1')
 await put('live1')
 await within(1000, 'live write', got1)
 console.log(`ok live pull: a write arrived in ${Date.now() - t0} ms`)
+// PouchDB 9 asks the source's info after every batch for its progress
+// report and does not catch a failure (pouchdb-replication
+// onBatchComplete): with the server gone at that moment Node.js would
+// end the process where a browser logs it. Restart once the replication
+// is idle, and report such a rejection rather than die of it.
+process.on('unhandledRejection', e => console.log(`note: PouchDB left a rejection unhandled: ${e.message}`))
+await within(5000, 'live pull idle', new Promise(resolve => live.once('paused', resolve)))
 console.log('restart now')
 const rl = readline.createInterface({ input: process.stdin })
 assert.equal((await rl[Symbol.asyncIterator]().next()).value, 'restarted')
@@ -121,6 +130,7 @@ t0 = Date.now()
 const got2 = arrival('live2')
 await put('live2')
 await within(20000, 'live write after restart', got2)
+assert.deepEqual(liveErrors, [])
 console.log(`ok live pull after restart: a write arrived in ${Date.now() - t0} ms`)
 live.cancel()
 

@@ -88,6 +88,7 @@ func runReplicationClient(t *testing.T, db string, server *testserver.Server, wa
 	for lines.Scan() {
 		out.WriteString(lines.Text() + "\n")
 		if lines.Text() == "restart now" {
+			server.Stop()
 			server.Restart()
 			_, _ = io.WriteString(stdin, "restarted\n")
 			_ = stdin.Close()

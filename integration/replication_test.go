@@ -162,6 +162,7 @@ func TestReplicationCheckpoints(t *testing.T) {
 	if r := do(t, "GET", e.db+"/_changes", "", alice); strings.Contains(r.body, `"cp"`) || strings.Count(r.body, `"id"`) != 2 {
 		t.Fatalf("checkpoint in _changes: %s", r.body)
 	}
+	s.Stop()
 	s.Restart()
 	do(t, "GET", cp, "", alice).expect(t, 200, `{"_id":"_local/cp","_rev":"0-2","last_seq":"6"}`+"\n")
 	do(t, "DELETE", cp+"?rev=0-1", "", alice).expect(t, 404, `{"error":"not_found","reason":"missing"}`+"\n")
