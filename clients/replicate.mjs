@@ -161,12 +161,24 @@ for (const [who, auth, status] of [['carol', STRANGER, 403], ['anonymous', null,
   console.log(`ok ${who} refused: ${err.status} ${err.name}`)
 }
 
-// The monitor is a read-only source: anyone pulls its entries, and the
-// checkpoint stays on the target.
-const monitor = new PouchDB(`${v1}/buckets/monitor/collections/changes`)
-const entries = new PouchDB('monitor', { adapter: 'memory' })
-const pulled = await entries.replicate.from(monitor)
-const rows = (await entries.allDocs({ include_docs: true })).rows.map(r => `${r.doc.bucket}/${r.doc.collection}`)
+// The monitor is a read-only source: anyone pulls the entries they may
+// read (the collection is alice's, so anonymous callers get none), and
+// the checkpoint stays on the target.
+async function pullMonitor (auth, name) {
+  const monitor = new PouchDB(`${v1}/buckets/monitor/collections/changes`, {
+    fetch: (url, opts) => {
+      if (auth) opts.headers.set('Authorization', auth)
+      return PouchDB.fetch(url, opts)
+    }
+  })
+  const entries = new PouchDB(name, { adapter: 'memory' })
+  const pulled = await entries.replicate.from(monitor)
+  const rows = (await entries.allDocs({ include_docs: true })).rows.map(r => `${r.doc.bucket}/${r.doc.collection}`)
+  return { rows, pulled }
+}
+const anonymousMonitor = await pullMonitor(null, 'monitor-anonymous')
+assert.deepEqual(anonymousMonitor.rows, [])
+const { rows, pulled } = await pullMonitor(AUTH, 'monitor-alice')
 assert.deepEqual(rows, [collection.replace('/buckets/', '').replace('/collections/', '/')])
-console.log(`ok monitor pull: ${rows.length} entries (${pulled.docs_written} versions written)`)
+console.log(`ok monitor pull: ${rows.length} entries for alice (${pulled.docs_written} versions written), none anonymous`)
 process.exit(0)
