@@ -40,10 +40,19 @@ type tx struct {
 	conn *pgxpool.Conn
 	// begin is the BEGIN statement, sent with the first statement;
 	// begun reports that it was.
-	begin    string
-	begun    bool
-	writable bool
-	closed   bool
+	begin string
+	begun bool
+	// mayAlone lets a View send its first statement outside a
+	// transaction when the caller says it is the only one (alone, set by
+	// GetMany); sentAlone records that it did, and needSnapshot that a
+	// statement followed, which makes the View run again (see
+	// errNeedSnapshot).
+	mayAlone     bool
+	alone        bool
+	sentAlone    bool
+	needSnapshot bool
+	writable     bool
+	closed       bool
 	// writes counts mutations, so that a scan whose callback wrote
 	// queries again from where it stood.
 	writes uint64
@@ -102,7 +111,17 @@ func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
 // BEGIN goes with the first batch, which saves a round trip per
 // transaction: a record GET is a few statements.
 func (t *tx) batch(b *pgx.Batch) error {
-	if !t.begun {
+	alone := t.alone
+	t.alone = false
+	switch {
+	case t.begun:
+	case t.sentAlone:
+		t.needSnapshot = true
+		return errNeedSnapshot
+	case alone && t.mayAlone:
+		t.sentAlone = true
+		return unavailable(t.conn.SendBatch(t.ctx, b).Close())
+	default:
 		first := &pgx.Batch{}
 		first.Queue(t.begin)
 		first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)

@@ -1,0 +1,66 @@
+package docstore
+
+// ObjectKey names one object: its parent URI, kind and id.
+type ObjectKey struct{ Parent, Kind, ID string }
+
+// Prefetcher is an optional Tx method for engines where every read is a
+// round trip to a server (PostgreSQL): GetMany reads several objects in
+// one. last tells the engine that the caller expects no other read in
+// this transaction, so that it may run the read as a single statement
+// outside a transaction; an engine that then sees another read runs the
+// whole callback again in a transaction.
+type Prefetcher interface {
+	// GetMany returns the live object of each key, nil where there is
+	// none (or a tombstone), in the order of keys.
+	GetMany(keys []ObjectKey, last bool) ([]*Object, error)
+}
+
+// GetMany forwards to the engine's Prefetcher, when it has one.
+func (g guardTx) GetMany(keys []ObjectKey, last bool) ([]*Object, error) {
+	p, ok := g.tx.(Prefetcher)
+	if !ok {
+		return make([]*Object, len(keys)), nil
+	}
+	objs, err := p.GetMany(keys, last)
+	return objs, asBackendError(err)
+}
+
+// prefetch reads in one engine call the objects a request about r reads
+// first: its bucket, its collection, and r itself when it names one
+// object, so that a record GET costs one read on a server engine. last
+// is true when those are likely the request's only reads.
+func (o *op) prefetch(r ref, last bool) error {
+	p, ok := o.tx.(Prefetcher)
+	if !ok {
+		return nil
+	}
+	var refs []ref
+	if r.Kind != KindBucket && validID(r.Bucket) {
+		refs = append(refs, ref{Kind: KindBucket, ID: r.Bucket})
+		if r.Kind == KindRecord && validID(r.Collection) {
+			refs = append(refs, ref{Kind: KindCollection, Bucket: r.Bucket, ID: r.Collection})
+		}
+	}
+	if !r.plural() {
+		refs = append(refs, r)
+	}
+	var keys []ObjectKey
+	var wanted []ref
+	for _, x := range refs {
+		if _, ok := o.seen[x]; !ok {
+			keys = append(keys, ObjectKey{Parent: x.parent(), Kind: x.Kind, ID: x.ID})
+			wanted = append(wanted, x)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	objs, err := p.GetMany(keys, last)
+	if err != nil {
+		return err
+	}
+	for i, x := range wanted {
+		o.remember(x, objs[i])
+	}
+	return nil
+}
