@@ -168,7 +168,7 @@ func columns(opts docstore.ScanOptions) string {
 	return cols + `, o.changegate_perms,
 		(SELECT jsonb_agg(jsonb_build_array(a.permission, a.principal))
 			FROM access_control_entries a
-			WHERE a.object_id = o.parent_id || '/' || o.resource_name || 's/' || o.id)`
+			WHERE a.object_id = ` + objectURISQL + `)`
 }
 
 // row receives the columns of one object.
