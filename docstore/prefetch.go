@@ -15,11 +15,12 @@ type Prefetcher interface {
 	GetMany(keys []ObjectKey, last bool) ([]*Object, error)
 }
 
-// GetMany forwards to the engine's Prefetcher, when it has one.
+// GetMany forwards to the engine's Prefetcher. Without one it reads
+// nothing and returns nil: the caller then reads each object itself.
 func (g guardTx) GetMany(keys []ObjectKey, last bool) ([]*Object, error) {
 	p, ok := g.tx.(Prefetcher)
 	if !ok {
-		return make([]*Object, len(keys)), nil
+		return nil, nil
 	}
 	objs, err := p.GetMany(keys, last)
 	return objs, asBackendError(err)
@@ -56,7 +57,7 @@ func (o *op) prefetch(r ref, last bool) error {
 		return nil
 	}
 	objs, err := p.GetMany(keys, last)
-	if err != nil {
+	if err != nil || objs == nil {
 		return err
 	}
 	for i, x := range wanted {
