@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/changegate/changegate/docstore"
@@ -73,5 +74,30 @@ func TestGetManyAloneThenSnapshot(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A scan whose first page is sized by Expect goes on past it, in order,
+// for as long as fn asks.
+func TestScanExpectSmallFirstPage(t *testing.T) {
+	e, _ := openTest(t)
+	var objs []*docstore.Object
+	for i := range 10 {
+		objs = append(objs, &docstore.Object{ID: string(rune('a' + i)), LastModified: int64(100 + i), Data: []byte(`{}`)})
+	}
+	put(t, e, coll, docstore.KindRecord, objs...)
+	var got []string
+	err := e.View(context.Background(), func(tx docstore.Tx) error {
+		got = got[:0]
+		return tx.Scan(coll, docstore.KindRecord, docstore.ScanOptions{Expect: 3, Since: 101}, func(o *docstore.Object) (bool, error) {
+			got = append(got, o.ID)
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "jihgfedc"; strings.Join(got, "") != want {
+		t.Fatalf("scan = %q; want %q", strings.Join(got, ""), want)
 	}
 }
