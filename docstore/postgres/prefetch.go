@@ -52,8 +52,8 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 	query := strings.Join(parts, " UNION ALL ")
 	var rows []*row
 	var parents, kinds []string
-	b := &pgx.Batch{}
-	b.Queue(query, args...).Query(func(rs pgx.Rows) error {
+	t.alone = last
+	err = t.query(func(rs pgx.Rows) error {
 		for rs.Next() {
 			r := &row{}
 			var parent, kind string
@@ -63,9 +63,7 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 			rows, parents, kinds = append(rows, r), append(parents, parent), append(kinds, kind)
 		}
 		return rs.Err()
-	})
-	t.alone = last
-	err = t.batch(b)
+	}, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d objects: %w", len(keys), unavailable(err))
 	}
