@@ -11,14 +11,14 @@
 #
 # Usage: bash bench/scale-out.sh [creates] [longpolls]   (default: both)
 # Environment (defaults in brackets):
-#   PG_DSN [postgres://postgres@127.0.0.1:5432/test] the server; the run
+#   PG_DSN [postgres://postgres@127.0.0.1:5432/test?sslmode=disable] the server; the run
 #          uses a fresh schema, dropped at the end; needs psql
 #   DURATION [10s] each creation run    CONNS [64] writers, over both instances
 #   COLLECTIONS [16]   LISTENERS [10000]   CHANGEGATE_BIN (else built)
 # Everything listens on 127.0.0.1; the servers stop on exit.
 set -euo pipefail
 
-PG_DSN=${PG_DSN:-postgres://postgres@127.0.0.1:5432/test}
+PG_DSN=${PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 COLLECTIONS=${COLLECTIONS:-16}

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -240,6 +241,23 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Logf("%s follower on %s: %d seen, %d acknowledged missed, %d seen twice, %d answers 503", f.kind, f.v1, len(f.ids), missed, dups, f.refused)
 		if missed != 0 || dups != 0 {
 			t.Errorf("%s follower on %s missed %d acknowledged writes and saw %d twice", f.kind, f.v1, missed, dups)
+		}
+	}
+	// Each instance's listener is back: a longpoll parked on one wakes on
+	// a write through the other long before its timeout.
+	for _, pair := range [][2]string{{a, b}, {b, a}} {
+		start := time.Now()
+		resp := openFeed(t, "GET", pair[1]+"/buckets/main/collections/c/_changes?feed=longpoll&since=now&timeout=10000", "")
+		time.Sleep(100 * time.Millisecond)
+		id := fmt.Sprint("wake-", time.Now().UnixNano())
+		lm := feedsPut(t, pair[0], "c", id)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(body), fmt.Sprintf(`{"seq":"%d","id":%q,`, lm, id)) || time.Since(start) > 5*time.Second {
+			t.Errorf("longpoll on %s after the restart: %q after %v; want %s at once", pair[1], body, time.Since(start), id)
 		}
 	}
 }
