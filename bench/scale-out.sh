@@ -106,9 +106,10 @@ creates_run() {
 	per=$((CONNS / (2 * n)))
 	((per < 1)) && per=1
 	for ((i = 0; i < n; i++)); do
-		for inst in "$A" "$B"; do
-			"$WORK/writesload" -method POST -url "$inst/buckets/bench/collections/c$i/records" -c "$per" -d "$DURATION" \
-				>"$WORK/w-$label-$i-${inst##*:}" &
+		for inst in A B; do
+			local v1=${!inst}
+			"$WORK/writesload" -method POST -url "$v1/buckets/bench/collections/c$i/records" -c "$per" -d "$DURATION" \
+				>"$WORK/w-$label-$i-$inst" &
 		done
 	done
 	wait_jobs
