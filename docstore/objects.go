@@ -107,7 +107,7 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 		target = c.r.withID(id)
 	}
 	reading := req.method == http.MethodGet || req.method == http.MethodHead
-	if err := o.prefetch(target, reading && !target.plural()); err != nil {
+	if err := o.prefetch(target, reading); err != nil {
 		return nil, err
 	}
 	if !target.plural() {

@@ -13,6 +13,10 @@ type Prefetcher interface {
 	// GetMany returns the live object of each key, nil where there is
 	// none (or a tombstone), in the order of keys.
 	GetMany(keys []ObjectKey, last bool) ([]*Object, error)
+	// PrefetchTimestamp asks a read-only transaction's next GetMany to
+	// read the timestamp of (parent, kind) in the same round trip, for
+	// the Timestamp call that follows.
+	PrefetchTimestamp(parent, kind string)
 }
 
 // GetMany forwards to the engine's Prefetcher. Without one it reads
@@ -26,14 +30,26 @@ func (g guardTx) GetMany(keys []ObjectKey, last bool) ([]*Object, error) {
 	return objs, asBackendError(err)
 }
 
+// PrefetchTimestamp forwards to the engine's Prefetcher, when it has one.
+func (g guardTx) PrefetchTimestamp(parent, kind string) {
+	if p, ok := g.tx.(Prefetcher); ok {
+		p.PrefetchTimestamp(parent, kind)
+	}
+}
+
 // prefetch reads in one engine call the objects a request about r reads
 // first: its bucket, its collection, and r itself when it names one
-// object, so that a record GET costs one read on a server engine. last
-// is true when those are likely the request's only reads.
-func (o *op) prefetch(r ref, last bool) error {
+// object, so that a record GET costs one read on a server engine; for a
+// read of a list, its timestamp too. reading is true for GET and HEAD:
+// then a read of one object likely reads nothing else.
+func (o *op) prefetch(r ref, reading bool) error {
 	p, ok := o.tx.(Prefetcher)
 	if !ok {
 		return nil
+	}
+	last := reading && !r.plural()
+	if reading && r.plural() && !o.writable {
+		p.PrefetchTimestamp(r.parent(), r.Kind)
 	}
 	var refs []ref
 	if r.Kind != KindBucket && validID(r.Bucket) {

@@ -52,8 +52,7 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 	query := strings.Join(parts, " UNION ALL ")
 	var rows []*row
 	var parents, kinds []string
-	t.alone = last
-	err = t.query(func(rs pgx.Rows) error {
+	read := func(rs pgx.Rows) error {
 		for rs.Next() {
 			r := &row{}
 			var parent, kind string
@@ -63,7 +62,17 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 			rows, parents, kinds = append(rows, r), append(parents, parent), append(kinds, kind)
 		}
 		return rs.Err()
-	}, query, args...)
+	}
+	if len(t.wantStamps) == 0 {
+		t.alone = last
+		err = t.query(read, query, args...)
+	} else {
+		// Several statements: they need the transaction's snapshot.
+		b := &pgx.Batch{}
+		b.Queue(query, args...).Query(read)
+		t.queueWantedStamps(b)
+		err = t.batch(b)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %d objects: %w", len(keys), unavailable(err))
 	}

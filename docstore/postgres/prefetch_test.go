@@ -101,3 +101,29 @@ func TestScanExpectSmallFirstPage(t *testing.T) {
 		t.Fatalf("scan = %q; want %q", strings.Join(got, ""), want)
 	}
 }
+
+// A timestamp read with GetMany answers the Timestamp call that follows,
+// in a View; a list without a timestamp stays without one.
+func TestPrefetchTimestamp(t *testing.T) {
+	e, _ := openTest(t)
+	put(t, e, coll, docstore.KindRecord, &docstore.Object{ID: "r", LastModified: 500, Data: []byte(`{}`)})
+	err := e.View(context.Background(), func(tx docstore.Tx) error {
+		p := tx.(docstore.Prefetcher)
+		p.PrefetchTimestamp(coll, docstore.KindRecord)
+		p.PrefetchTimestamp(coll, "nothing")
+		objs, err := p.GetMany([]docstore.ObjectKey{{Parent: coll, Kind: docstore.KindRecord, ID: "r"}}, false)
+		if err != nil || objs[0] == nil {
+			t.Fatalf("GetMany = %v, %v", objs, err)
+		}
+		if ts, ok, err := tx.Timestamp(coll, docstore.KindRecord); ts != 500 || !ok || err != nil {
+			t.Fatalf("Timestamp = %d, %v, %v; want 500", ts, ok, err)
+		}
+		if ts, ok, err := tx.Timestamp(coll, "nothing"); ts != 0 || ok || err != nil {
+			t.Fatalf("Timestamp of an empty list = %d, %v, %v", ts, ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -61,6 +61,11 @@ type tx struct {
 	stamps map[listKey]int64
 	// locked holds the lists whose ordering lock this transaction holds.
 	locked map[listKey]bool
+	// wantStamps are the list timestamps the next GetMany reads too
+	// (read-only transactions), and readStamps what it read, nil for a
+	// list without one.
+	wantStamps []listKey
+	readStamps map[listKey]*int64
 }
 
 // readable fails once the callback has returned.
