@@ -137,7 +137,8 @@ func (p *privatePostgres) Stop() {
 
 // TestPostgresRestartUnderLoad: PostgreSQL stopped and started while two
 // instances take writes and followers read. Requests that meet the outage
-// fail with Kinto's 503 errno 201 and Retry-After; both instances then
+// fail with Kinto's 503 errno 201 and Retry-After (a longpoll whose 200
+// went out before cannot: its body ends short); both instances then
 // serve again by themselves (pool and listener); every acknowledged write
 // is in the database and reaches every follower, once.
 func TestPostgresRestartUnderLoad(t *testing.T) {
@@ -238,7 +239,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 				dups++
 			}
 		}
-		t.Logf("%s follower on %s: %d seen, %d acknowledged missed, %d seen twice, %d answers 503", f.kind, f.v1, len(f.ids), missed, dups, f.refused)
+		t.Logf("%s follower on %s: %d seen, %d acknowledged missed, %d seen twice, %d answers 503, %d cut short", f.kind, f.v1, len(f.ids), missed, dups, f.refused, f.cut)
 		if missed != 0 || dups != 0 {
 			t.Errorf("%s follower on %s missed %d acknowledged writes and saw %d twice", f.kind, f.v1, missed, dups)
 		}
