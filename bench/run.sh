@@ -256,7 +256,7 @@ http://:$PORT_A {
 	docstore {
 		$(store_under_test)
 		# Required since basicauth ids exist (any value: no one logs in).
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 	}
 }
@@ -268,7 +268,7 @@ EOF
 http://:$PORT_P {
 	docstore {
 		$(store_under_test)
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 	}
 }
 EOF
@@ -280,7 +280,7 @@ EOF
 http://:$PORT_C {
 	docstore {
 		storage bolt $SHM/bench.db
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 	}
 }

@@ -60,6 +60,11 @@ type ScanOptions struct {
 	// Bare leaves Data and Permissions nil: only ID, LastModified and
 	// Deleted, for readers that count.
 	Bare bool
+	// Expect, when positive, is how many objects the caller expects to
+	// take before it stops (a page and one more): an engine that reads in
+	// pages may size its first page to it. A hint only: the scan goes on
+	// for as long as fn asks.
+	Expect int
 }
 
 // Engine is a storage engine: the embedded bbolt file, PostgreSQL, or an

@@ -40,7 +40,7 @@ func (h *Handler) listObjects(o *op, c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	found, more, err := o.find(r, q, req.method == http.MethodHead, c.visible)
+	found, more, err := o.find(r, q, req.method == http.MethodHead, c.visibleFilter())
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +137,21 @@ func fromQueryError(qe *query.Error) *Error {
 
 // find returns the objects of list r matching q, in q's order, one page
 // of them; more reports a further page. For a count (HEAD) every match is
-// returned.
+// returned. A nil visible shows every object, read without permissions.
 func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (found []listed, more bool, err error) {
 	limit := q.Limit
 	// In the default order the scan yields objects already sorted, so it
 	// can stop as soon as one object past the page is found.
 	stopEarly := q.DefaultOrder() && !all
 	opts := ScanOptions{Since: q.SinceHint(), IncludeDeleted: q.IncludeDeleted}
+	if stopEarly {
+		opts.Expect = limit + 1
+	}
+	if visible == nil {
+		// Everything is visible: no object's permissions are needed.
+		opts.NoPermissions = true
+		visible = func(*Object) bool { return true }
+	}
 	// Most sync queries (_since, _limit, the default order) read nothing
 	// but ids and timestamps: then objects are matched without decoding.
 	light := q.ReadsOnly("id", "last_modified", "deleted")
@@ -178,6 +186,15 @@ func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (
 // shared with them.
 func (c *call) visible(obj *Object) bool {
 	return c.acc.all || sharedWith(c.id, c.r.Kind, obj, c.acc.shared)
+}
+
+// visibleFilter is c.visible, or nil when the caller sees every object
+// of the list.
+func (c *call) visibleFilter() func(*Object) bool {
+	if c.acc.all {
+		return nil
+	}
+	return c.visible
 }
 
 // decodeListed decodes an object (or tombstone) for filtering and

@@ -106,6 +106,10 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 		}
 		target = c.r.withID(id)
 	}
+	reading := req.method == http.MethodGet || req.method == http.MethodHead
+	if err := o.prefetch(target, reading); err != nil {
+		return nil, err
+	}
 	if !target.plural() {
 		c.existing, err = o.get(target)
 	}

@@ -28,6 +28,7 @@ import (
 
 func main() {
 	target := flag.String("url", "", "longpoll _changes URL (since=now)")
+	target2 := flag.String("url2", "", "a second longpoll URL (another instance): listeners alternate between url and url2")
 	n := flag.Int("n", 1000, "listeners")
 	pid := flag.Int("pid", 0, "server pid, for its resident memory")
 	writeURL := flag.String("write-url", "", "URL of the write (PUT)")
@@ -36,28 +37,34 @@ func main() {
 	dialers := flag.Int("dialers", 200, "connections opened at once")
 	closeEach := flag.Bool("close-each", false, "close each connection as soon as its answer is in, as a client on its own machine would, instead of all of them once every answer is timed")
 	flag.Parse()
-	if err := run(*target, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach); err != nil {
+	if err := run(*target, *target2, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach); err != nil {
 		fmt.Fprintln(os.Stderr, "feedsload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target string, n, pid int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool) error {
-	u, err := url.Parse(target)
-	if err != nil {
-		return err
+func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool) error {
+	var targets []endpoint
+	for _, t := range []string{target, target2} {
+		if t == "" {
+			continue
+		}
+		u, err := url.Parse(t)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, endpoint{u.Host, "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: application/json\r\n\r\n"})
 	}
-	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: application/json\r\n\r\n"
 	rss0 := rss(pid)
 	conns := make([]*listener, n)
 	start := time.Now()
 	// Two halves: the second half's growth is the cost of one more
 	// listener, without what parking any number of them costs once
 	// (requests in flight while dialing, heap growth steps, workers).
-	parkAll(conns[:n/2], u.Host, req, dialers)
+	parkAll(conns, 0, n/2, targets, dialers)
 	time.Sleep(time.Second)
 	rssHalf := rss(pid)
-	parkAll(conns[n/2:], u.Host, req, dialers)
+	parkAll(conns, n/2, n, targets, dialers)
 	parked, parked2 := 0, 0
 	for i, l := range conns {
 		if l.err == nil {
@@ -143,17 +150,22 @@ func run(target string, n, pid int, writeURL, writeBody, writeAuth string, diale
 	return nil
 }
 
-// parkAll parks a listener in each slot, dialers at a time.
-func parkAll(conns []*listener, host, req string, dialers int) {
+// endpoint is where a listener parks: a host and its raw request.
+type endpoint struct{ host, req string }
+
+// parkAll parks a listener in each slot from lo to hi, dialers at a
+// time, slot i on targets[i % len(targets)].
+func parkAll(conns []*listener, lo, hi int, targets []endpoint, dialers int) {
 	sem := make(chan struct{}, dialers)
 	var wg sync.WaitGroup
-	for i := range conns {
+	for i := lo; i < hi; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conns[i] = park(host, req)
+			e := targets[i%len(targets)]
+			conns[i] = park(e.host, e.req)
 		}()
 	}
 	wg.Wait()

@@ -112,7 +112,7 @@ func (e *Engine) Name() string { return e.name }
 func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
 	for range maxAttempts {
-		err = e.run(ctx, beginWrite, true, fn)
+		err = e.run(ctx, beginWrite, true, false, fn)
 		if !retryable(err) {
 			return err
 		}
@@ -121,11 +121,19 @@ func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 }
 
 // View runs fn in a read-only REPEATABLE READ transaction: one snapshot
-// for every statement. It is retried like Update.
+// for every statement. It is retried like Update. A View whose only
+// statement is a GetMany with last runs that statement alone, without the
+// round trips of BEGIN and COMMIT; should another statement follow, fn
+// runs again in a transaction.
 func (e *Engine) View(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
+	alone := true
 	for range maxAttempts {
-		err = e.run(ctx, beginRead, false, fn)
+		err = e.run(ctx, beginRead, false, alone, fn)
+		if errors.Is(err, errNeedSnapshot) {
+			alone = false
+			err = e.run(ctx, beginRead, false, false, fn)
+		}
 		if !retryable(err) {
 			return err
 		}
@@ -148,7 +156,7 @@ const (
 
 // run takes a connection, runs fn in a transaction on it and commits when
 // fn succeeds.
-func (e *Engine) run(ctx context.Context, begin string, writable bool, fn func(docstore.Tx) error) error {
+func (e *Engine) run(ctx context.Context, begin string, writable, mayAlone bool, fn func(docstore.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -156,7 +164,7 @@ func (e *Engine) run(ctx context.Context, begin string, writable bool, fn func(d
 	if err != nil {
 		return fmt.Errorf("taking a postgres connection: %w", unavailable(err))
 	}
-	t := &tx{ctx: ctx, conn: conn, begin: begin, writable: writable}
+	t := &tx{ctx: ctx, conn: conn, begin: begin, writable: writable, mayAlone: mayAlone}
 	committed := false
 	defer func() {
 		t.closed = true
@@ -167,7 +175,12 @@ func (e *Engine) run(ctx context.Context, begin string, writable bool, fn func(d
 		}
 		conn.Release()
 	}()
-	if err := fn(t); err != nil {
+	err = fn(t)
+	if t.needSnapshot {
+		// fn may have swallowed errNeedSnapshot: what it did is void.
+		return errNeedSnapshot
+	}
+	if err != nil {
 		return err
 	}
 	if writable {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -166,9 +167,9 @@ func columns(opts docstore.ScanOptions) string {
 		return cols
 	}
 	return cols + `, o.changegate_perms,
-		(SELECT jsonb_agg(jsonb_build_array(a.permission, a.principal))
+		(SELECT array_agg(a.permission || ' ' || a.principal)
 			FROM access_control_entries a
-			WHERE a.object_id = o.parent_id || '/' || o.resource_name || 's/' || o.id)`
+			WHERE a.object_id = ` + objectURISQL + `)`
 }
 
 // row receives the columns of one object.
@@ -180,7 +181,7 @@ type row struct {
 	raw      []byte
 	rebuilt  *string
 	ordered  []byte
-	aces     []byte
+	aces     []string
 	withData bool
 	withPerm bool
 }
@@ -224,15 +225,18 @@ func (r *row) object() (*docstore.Object, error) {
 }
 
 // permissions builds an object's permissions from its access control
-// entries, ordering each principal list as our copy does when we wrote the
+// entries ("<permission> <principal>": Kinto's permission names have no
+// space), ordering each principal list as our copy does when we wrote the
 // row last (entries have no order), and keeping the names our copy lists
 // with no principal.
-func permissions(aces, ordered []byte, ours bool) (docstore.Permissions, error) {
-	var pairs [][2]string
-	if aces != nil {
-		if err := json.Unmarshal(aces, &pairs); err != nil {
-			return nil, err
+func permissions(aces []string, ordered []byte, ours bool) (docstore.Permissions, error) {
+	pairs := make([][2]string, 0, len(aces))
+	for _, ace := range aces {
+		perm, principal, ok := strings.Cut(ace, " ")
+		if !ok {
+			return nil, fmt.Errorf("access control entry %q", ace)
 		}
+		pairs = append(pairs, [2]string{perm, principal})
 	}
 	var order docstore.Permissions
 	if ours && ordered != nil {

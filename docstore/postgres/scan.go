@@ -37,6 +37,7 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 		}
 	}
 	for {
+		size := s.pageSize()
 		rows, err := s.page()
 		if err != nil {
 			return fmt.Errorf("scanning %s of %q: %w", kind, parent, unavailable(err))
@@ -56,7 +57,7 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 				break
 			}
 		}
-		if t.writes == writes && len(rows) < scanPage {
+		if t.writes == writes && len(rows) < size {
 			return nil
 		}
 	}
@@ -82,6 +83,16 @@ func (s *scan) bound() error {
 	return s.t.queryRow(func(row pgx.Row) error { return row.Scan(&s.upper) },
 		fmt.Sprintf(`SELECT %s FROM objects WHERE parent_id = $1 AND resource_name = $2`, fmt.Sprintf(msOf, "max(last_modified)")),
 		s.parent, s.kind)
+}
+
+// pageSize is the LIMIT of the next page: the first one is sized to what
+// the caller expects to take (a list page and one more), the others to
+// scanPage.
+func (s *scan) pageSize() int {
+	if !s.started && s.opts.Expect > 0 && s.opts.Expect < scanPage {
+		return s.opts.Expect
+	}
+	return scanPage
 }
 
 // page reads the next rows of the walk.
@@ -111,7 +122,7 @@ func (s *scan) page() ([]*row, error) {
 		fmt.Fprintf(&where, " AND (o.last_modified, o.id) %s (%s, %s)", cmp, fmt.Sprintf(tsOf, arg(s.after)), arg(s.afterID))
 	}
 	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE %s ORDER BY o.last_modified %s, o.id %s LIMIT %d`,
-		columns(s.opts), where.String(), order, order, scanPage)
+		columns(s.opts), where.String(), order, order, s.pageSize())
 	var out []*row
 	err := s.t.query(func(rows pgx.Rows) error {
 		for rows.Next() {

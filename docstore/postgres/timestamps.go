@@ -33,6 +33,12 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 	if ts, ok := t.stamps[key]; ok {
 		return ts, true, nil
 	}
+	if ts, ok := t.readStamps[key]; ok && !t.writable {
+		if ts == nil {
+			return 0, false, nil
+		}
+		return *ts, true, nil
+	}
 	ts, ok, err := t.readTimestamp(key)
 	if err != nil {
 		return 0, false, fmt.Errorf("reading %s timestamp of %q: %w", kind, parent, unavailable(err))
@@ -48,11 +54,7 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 	if lock {
 		forUpdate = "FOR UPDATE"
 	}
-	query := fmt.Sprintf(`SELECT greatest(
-		(SELECT %s FROM timestamps WHERE parent_id = $1 AND resource_name = $2 %s),
-		(SELECT %s FROM objects WHERE parent_id = $1 AND resource_name = $2
-			ORDER BY last_modified DESC LIMIT 1))`,
-		fmt.Sprintf(msOf, "last_modified"), forUpdate, fmt.Sprintf(msOf, "last_modified"))
+	query := timestampQuery(forUpdate)
 	var ts *int64
 	if !lock {
 		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, query, key.parent, key.kind); err != nil {
@@ -170,4 +172,41 @@ func (t *tx) Timestamps(kind string, fn func(parent string, ts int64) error) err
 		}
 	}
 	return nil
+}
+
+// timestampQuery reads the timestamp of list ($1, $2), the newest of its
+// row and of its objects; forUpdate is "" or "FOR UPDATE".
+func timestampQuery(forUpdate string) string {
+	return fmt.Sprintf(`SELECT greatest(
+		(SELECT %s FROM timestamps WHERE parent_id = $1 AND resource_name = $2 %s),
+		(SELECT %s FROM objects WHERE parent_id = $1 AND resource_name = $2
+			ORDER BY last_modified DESC LIMIT 1))`,
+		fmt.Sprintf(msOf, "last_modified"), forUpdate, fmt.Sprintf(msOf, "last_modified"))
+}
+
+// PrefetchTimestamp has the next GetMany of a read-only transaction read
+// the timestamp of (parent, kind) in its round trip.
+func (t *tx) PrefetchTimestamp(parent, kind string) {
+	if t.writable || t.closed || docstore.CheckList(parent, kind) != nil {
+		return
+	}
+	t.wantStamps = append(t.wantStamps, listKey{parent, kind})
+}
+
+// queueWantedStamps adds the reads PrefetchTimestamp asked for to b.
+func (t *tx) queueWantedStamps(b *pgx.Batch) {
+	for _, k := range t.wantStamps {
+		b.Queue(timestampQuery(""), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
+			var ts *int64
+			if err := row.Scan(&ts); err != nil {
+				return err
+			}
+			if t.readStamps == nil {
+				t.readStamps = map[listKey]*int64{}
+			}
+			t.readStamps[k] = ts
+			return nil
+		})
+	}
+	t.wantStamps = nil
 }

@@ -40,10 +40,19 @@ type tx struct {
 	conn *pgxpool.Conn
 	// begin is the BEGIN statement, sent with the first statement;
 	// begun reports that it was.
-	begin    string
-	begun    bool
-	writable bool
-	closed   bool
+	begin string
+	begun bool
+	// mayAlone lets a View send its first statement outside a
+	// transaction when the caller says it is the only one (alone, set by
+	// GetMany); sentAlone records that it did, and needSnapshot that a
+	// statement followed, which makes the View run again (see
+	// errNeedSnapshot).
+	mayAlone     bool
+	alone        bool
+	sentAlone    bool
+	needSnapshot bool
+	writable     bool
+	closed       bool
 	// writes counts mutations, so that a scan whose callback wrote
 	// queries again from where it stood.
 	writes uint64
@@ -52,6 +61,11 @@ type tx struct {
 	stamps map[listKey]int64
 	// locked holds the lists whose ordering lock this transaction holds.
 	locked map[listKey]bool
+	// wantStamps are the list timestamps the next GetMany reads too
+	// (read-only transactions), and readStamps what it read, nil for a
+	// list without one.
+	wantStamps []listKey
+	readStamps map[listKey]*int64
 }
 
 // readable fails once the callback has returned.
@@ -85,16 +99,74 @@ func (t *tx) exec(sql string, args ...any) error {
 // queryRow runs one statement and scans its row with fn (pgx.ErrNoRows
 // when there is none).
 func (t *tx) queryRow(fn func(pgx.Row) error, sql string, args ...any) error {
-	b := &pgx.Batch{}
-	b.Queue(sql, args...).QueryRow(fn)
-	return t.batch(b)
+	return t.query(func(rows pgx.Rows) error {
+		return fn(rowOf{rows})
+	}, sql, args...)
 }
 
-// query runs one statement and reads its rows with fn.
+// rowOf is the first row of rows, as pgx.Conn.QueryRow gives it.
+type rowOf struct{ rows pgx.Rows }
+
+func (r rowOf) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// query runs one statement and reads its rows with fn. Once no BEGIN
+// needs to travel with it, it goes as a plain extended-protocol query,
+// one write to the socket, rather than as a pipeline.
 func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
-	b := &pgx.Batch{}
-	b.Queue(sql, args...).Query(fn)
-	return t.batch(b)
+	direct, err := t.start()
+	if err != nil {
+		return err
+	}
+	if !direct {
+		b := &pgx.Batch{}
+		b.Queue(t.begin)
+		b.Queue(sql, args...).Query(fn)
+		return unavailable(t.conn.SendBatch(t.ctx, b).Close())
+	}
+	rows, err := t.conn.Query(t.ctx, sql, args...)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer rows.Close()
+	if err := fn(rows); err != nil {
+		return unavailable(err)
+	}
+	rows.Close()
+	return unavailable(rows.Err())
+}
+
+// start decides how the next statements go: direct (no BEGIN to send
+// first) in a begun transaction and for a View's lone statement, or with
+// the transaction's BEGIN in front. It fails with errNeedSnapshot when a
+// statement follows a View's lone one.
+func (t *tx) start() (direct bool, err error) {
+	alone := t.alone
+	t.alone = false
+	switch {
+	case t.begun:
+		return true, nil
+	case t.sentAlone:
+		t.needSnapshot = true
+		return false, errNeedSnapshot
+	case alone && t.mayAlone:
+		t.sentAlone = true
+		return true, nil
+	}
+	t.begun = true
+	return false, nil
 }
 
 // batch sends statements in one round trip and reads every result, the
@@ -102,12 +174,15 @@ func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
 // BEGIN goes with the first batch, which saves a round trip per
 // transaction: a record GET is a few statements.
 func (t *tx) batch(b *pgx.Batch) error {
-	if !t.begun {
+	direct, err := t.start()
+	if err != nil {
+		return err
+	}
+	if !direct {
 		first := &pgx.Batch{}
 		first.Queue(t.begin)
 		first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
 		b = first
-		t.begun = true
 	}
 	return unavailable(t.conn.SendBatch(t.ctx, b).Close())
 }
