@@ -11,6 +11,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
 )
 
 // entryFields are the monitor entries' fields besides id and
@@ -23,9 +24,9 @@ var entryFields = []string{"host", "bucket", "collection"}
 // entries, public, where a matching If-None-Match gets 200 and an empty
 // list instead of a 304 (CDNs do not cache 304s).
 func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params) {
-	expose := exposePluralRead
+	expose := kinto.ExposePluralRead
 	if r.Method == http.MethodHead {
-		expose = exposePluralHead
+		expose = kinto.ExposePluralHead
 	}
 	// The reference checks these before validating anything.
 	if h.staleExpected(w, r, ps, expose) || h.oldSince(w, r, ps, monitorRecordsPath, expose) {
@@ -47,7 +48,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 		timestamp = h.nowMillis()
 	}
 	if prec.FailedOnList(timestamp) && !prec.NotModified(timestamp) {
-		e := docstore.NewError(http.StatusPreconditionFailed, docstore.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+		e := kinto.NewError(http.StatusPreconditionFailed, kinto.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
 		e.WithHeader("ETag", etag(timestamp)).WithHeader("Last-Modified", httpDate(timestamp))
 		h.sendError(w, r, expose, e)
 		return

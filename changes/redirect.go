@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // These answers keep the number of distinct monitor URLs small, so a CDN
@@ -66,7 +67,7 @@ func (h *Handler) quotedExpected(w http.ResponseWriter, r *http.Request, ps para
 	if unquoted == expected {
 		return false
 	}
-	h.redirect(w, r, monitorChangesetPath, ps.with("_expected", unquoted), exposeDefault)
+	h.redirect(w, r, monitorChangesetPath, ps.with("_expected", unquoted), kinto.ExposeDefault)
 	return true
 }
 

@@ -94,7 +94,7 @@ type (
 type Access interface {
 	// CanRead returns nil when the request may read the collection, else
 	// the error to answer (Kinto's 401, 403 or 404 as a
-	// *docstore.Error, or any error for a failure).
+	// *kinto.Error, or any error for a failure).
 	CanRead(r *http.Request, key Key) error
 	// Decorate adds the headers every response of the store carries
 	// (CORS, Backoff, Alert, Retry-After...) once the status is known.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
 )
 
 // This file exports, for the `changes` endpoints that answer in front of
@@ -26,7 +27,7 @@ func (h *Handler) Decorate(r *http.Request, status int, hd http.Header) {
 type Preconditions struct{ p preconditions }
 
 // ParsePreconditions validates If-Match and If-None-Match as Kinto does:
-// "*" or a quoted integer, else a 400 *Error.
+// "*" or a quoted integer, else a 400 *kinto.Error.
 func ParsePreconditions(hd http.Header) (Preconditions, error) {
 	p, err := parsePreconditions(hd)
 	return Preconditions{p}, err
@@ -40,4 +41,4 @@ func (p Preconditions) NotModified(current int64) bool { return p.p.notModified(
 func (p Preconditions) FailedOnList(current int64) bool { return p.p.failed(true, current) }
 
 // QueryError renders a list query error as Kinto's 400.
-func QueryError(qe *query.Error) *Error { return fromQueryError(qe) }
+func QueryError(qe *query.Error) *kinto.Error { return fromQueryError(qe) }

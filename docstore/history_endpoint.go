@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
 )
 
 // historyEndpoint serves /buckets/{bid}/history and the collection
@@ -43,7 +44,7 @@ func (h *Handler) serveHistory(o *op, req *request, name string, r ref) (*respon
 	} else {
 		resp, err = h.history(o, req, r)
 	}
-	if ke, ok := err.(*Error); ok {
+	if ke, ok := err.(*kinto.Error); ok {
 		resp, err = errorResponse(ke), nil
 	}
 	if err != nil {
@@ -192,7 +193,7 @@ func (h *Handler) snapshot(o *op, req *request, r ref) (*response, error) {
 	}
 	at, err := strconv.ParseInt(r.ID, 10, 64)
 	if err != nil || at < 0 {
-		return nil, Invalid(ValidationDetail{Location: "path", Name: "timestamp", Description: "Invalid timestamp '" + r.ID + "'"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Name: "timestamp", Description: "Invalid timestamp '" + r.ID + "'"})
 	}
 	id, err := o.identify(req.userID)
 	if err != nil {

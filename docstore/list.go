@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
 )
 
 // listed is an object found by a list query: the stored object and its
@@ -127,12 +128,12 @@ func (h *Handler) parseQuery(values url.Values) (*query.Query, error) {
 }
 
 // fromQueryError renders a query error as Kinto's 400, every detail kept.
-func fromQueryError(qe *query.Error) *Error {
-	var details []ValidationDetail
+func fromQueryError(qe *query.Error) *kinto.Error {
+	var details []kinto.ValidationDetail
 	for _, d := range qe.Details() {
-		details = append(details, ValidationDetail{Location: d.Location, Name: d.Name, Description: d.Description, Nameless: d.Nameless})
+		details = append(details, kinto.ValidationDetail{Location: d.Location, Name: d.Name, Description: d.Description, Nameless: d.Nameless})
 	}
-	return Invalid(details...)
+	return kinto.Invalid(details...)
 }
 
 // find returns the objects of list r matching q, in q's order, one page

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
 )
 
@@ -17,7 +18,7 @@ func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
 	h.prepare(o, req)
 	resp, err := h.routeResource(o, req, r)
 	if err != nil {
-		if ke, ok := err.(*Error); ok {
+		if ke, ok := err.(*kinto.Error); ok {
 			resp, err = errorResponse(ke), nil
 		} else {
 			return nil, err
@@ -31,13 +32,13 @@ func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
 func exposeFor(r ref, method string) string {
 	switch {
 	case r.plural() && method == http.MethodHead:
-		return exposePluralHead
+		return kinto.ExposePluralHead
 	case r.plural() && method == http.MethodGet:
-		return exposePluralRead
+		return kinto.ExposePluralRead
 	case method == http.MethodGet || method == http.MethodHead:
-		return exposeObjectRead
+		return kinto.ExposeObjectRead
 	}
-	return exposeDefault
+	return kinto.ExposeDefault
 }
 
 // call is one resource request being served: the request, what it
@@ -85,7 +86,7 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 		return nil, err
 	}
 	if !c.r.plural() && !validID(c.r.ID) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	if req.method == http.MethodPut || req.method == http.MethodPost {
 		if c.payload, err = parsePayload(req.body); err != nil {
@@ -223,7 +224,7 @@ func postedID(data json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if v.Type != gjson.String || !validID(v.Str) {
-		return "", Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return "", kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	return v.Str, nil
 }
@@ -272,7 +273,7 @@ func (o *op) checkPreconditions(c *call, obj *Object) error {
 	if !prec.failed(obj != nil, current) {
 		return nil
 	}
-	e := NewError(http.StatusPreconditionFailed, ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+	e := kinto.NewError(http.StatusPreconditionFailed, kinto.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
 	if obj != nil && !r.plural() {
 		readable, err := o.readable(c, r.withID(obj.ID))
 		if err != nil {
@@ -310,7 +311,7 @@ func (o *op) save(r ref, data json.RawMessage, perms Permissions, author string)
 	}
 	ms := members(data)
 	if id := findMember(ms, "id"); id != nil && gjson.ParseBytes(id).String() != r.ID {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "id", Description: "Object id does not match existing object"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "id", Description: "Object id does not match existing object"})
 	}
 	requested := clientTimestamp(findMember(ms, "last_modified"))
 	ts, err := o.bumpTimestamp(r.parent(), r.Kind, requested)

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // request is one API call, direct or a batch sub-request, with its body
@@ -54,11 +56,9 @@ func newResponse(status int, body []byte) *response {
 }
 
 // errorResponse renders a Kinto error.
-func errorResponse(err *Error) *response {
+func errorResponse(err *kinto.Error) *response {
 	resp := newResponse(err.Code, err.Body())
-	for k, v := range err.header {
-		resp.header[k] = v
-	}
+	err.CopyHeaderTo(resp.header)
 	return resp
 }
 
@@ -105,7 +105,7 @@ func parsePrecondition(h http.Header, name string) (precondition, error) {
 			return precondition{set: true, ts: ts}, nil
 		}
 	}
-	return precondition{}, Invalid(ValidationDetail{Location: "header", Name: name,
+	return precondition{}, kinto.Invalid(kinto.ValidationDetail{Location: "header", Name: name,
 		Description: "The value should be integer between double quotes."})
 }
 

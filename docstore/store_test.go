@@ -13,6 +13,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/kinto"
 )
 
 // failingEngine wraps the memory engine and fails any Put of an object
@@ -227,7 +228,7 @@ func TestCanReadCollection(t *testing.T) {
 		if err == nil {
 			return 200
 		}
-		return docstore.AsError(err).Code
+		return kinto.AsError(err).Code
 	}
 	for _, c := range []struct {
 		user, coll string

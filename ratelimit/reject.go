@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/internal/cors"
+	"github.com/changegate/changegate/kinto"
 )
 
 // Format is the body of a refusal (429) or of a store failure (503).
@@ -40,13 +41,14 @@ func ParseFormat(s string) (Format, error) {
 	return 0, fmt.Errorf("unknown format %q (want json, kinto or plain)", s)
 }
 
-// Kinto's bodies: the messages are those of kinto.core (the errno table
-// for 117, views/errors.py for 503).
-const (
-	kintoTooMany     = `{"code":429,"errno":117,"error":"Too Many Requests","message":"Client has sent too many requests"}`
-	kintoUnavailable = `{"code":503,"errno":201,"error":"Service Unavailable","message":"Service temporary unavailable due to overloading or maintenance, please retry later."}`
-	problemUnavail   = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Rate limits cannot be checked right now."}`
+// Kinto's bodies, rendered once: errno 117 on 429, the backend error
+// (errno 201) on 503.
+var (
+	kintoTooMany     = string(kinto.TooManyRequests().Body())
+	kintoUnavailable = string(kinto.Backend().Body())
 )
+
+const problemUnavail = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Rate limits cannot be checked right now."}`
 
 // quotaExceeded is the draft's problem type (draft-ietf-httpapi-ratelimit-
 // headers §4.1).
