@@ -59,7 +59,7 @@ func (h *Handler) setTTL(hd http.Header, k Key, ps params) {
 // expected, exactly when the reference does: not for 0, non-numeric or
 // 999… values (cache busters).
 func (h *Handler) logExpected(expected string, k Key, served int64) {
-	n, ok := pyInt(strings.Trim(expected, `"`))
+	n, ok := kinto.PyInt(strings.Trim(expected, `"`))
 	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || strings.HasPrefix(n.String(), "999") {
 		return
 	}

@@ -20,7 +20,7 @@ func rawInt(ps params, name, fallback string) (*big.Int, bool) {
 	if !ok {
 		v = fallback
 	}
-	return pyInt(strings.Trim(v, `"`))
+	return kinto.PyInt(strings.Trim(v, `"`))
 }
 
 // staleExpected answers 204 when 0 < _expected < _since: the client asks

@@ -113,7 +113,7 @@ func parseLimit(ps params, fail func(name, description string)) (int64, bool) {
 	default:
 		text = values[0]
 	}
-	n, ok := pyInt(text)
+	n, ok := kinto.PyInt(text)
 	if !ok || len(values) > 1 {
 		fail("_limit", `"`+text+`" is not a number`)
 		return 0, false
