@@ -290,7 +290,7 @@ func (h *Handler) hashPassword(data []byte, required bool) ([]byte, error) {
 	if err != nil {
 		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.password", Description: err.Error()})
 	}
-	return buildObject(setMember(ms, "password", appendJSONString(nil, string(hash)))), nil
+	return buildObject(setMember(ms, "password", kinto.AppendJSONString(nil, string(hash)))), nil
 }
 
 // visibleAccounts are the ids of the accounts a list shows the caller:

@@ -148,7 +148,7 @@ func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*resp
 	if _, err := o.save(r, data, perms, req.principal()); err != nil {
 		return nil, err
 	}
-	link := buildObject([]member{{key: "record_uri", val: appendJSONString(nil, r.uri())}})
+	link := buildObject([]member{{key: "record_uri", val: kinto.AppendJSONString(nil, r.uri())}})
 	if err := o.tx.Put(CollectionURI(r.Bucket, r.Collection), KindAttachment, &Object{ID: up.fileName, LastModified: 1, Data: link}); err != nil {
 		return nil, err
 	}
@@ -317,13 +317,13 @@ func (up *upload) setFile(cfg *AttachmentsConfig, r ref, name, mediaType string,
 // (no location for an original).
 func fileMeta(name, location, mediaType string, content []byte) []byte {
 	sum := sha256.Sum256(content)
-	ms := []member{{key: "filename", val: appendJSONString(nil, name)}}
+	ms := []member{{key: "filename", val: kinto.AppendJSONString(nil, name)}}
 	if location != "" {
-		ms = append(ms, member{key: "location", val: appendJSONString(nil, location)})
+		ms = append(ms, member{key: "location", val: kinto.AppendJSONString(nil, location)})
 	}
 	return buildObject(append(ms,
-		member{key: "hash", val: appendJSONString(nil, hex.EncodeToString(sum[:]))},
-		member{key: "mimetype", val: appendJSONString(nil, mediaType)},
+		member{key: "hash", val: kinto.AppendJSONString(nil, hex.EncodeToString(sum[:]))},
+		member{key: "mimetype", val: kinto.AppendJSONString(nil, mediaType)},
 		member{key: "size", val: strconv.AppendInt(nil, int64(len(content)), 10)}))
 }
 

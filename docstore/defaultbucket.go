@@ -78,7 +78,7 @@ func replaceDataID(body []byte, from, to string) []byte {
 	if json.Unmarshal(findMember(dms, "id"), &id) != nil || id != from {
 		return body
 	}
-	dms = setMember(dms, "id", appendJSONString(nil, to))
+	dms = setMember(dms, "id", kinto.AppendJSONString(nil, to))
 	return buildObject(setMember(ms, "data", buildObject(dms)))
 }
 

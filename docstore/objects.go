@@ -318,7 +318,7 @@ func (o *op) save(r ref, data json.RawMessage, perms Permissions, author string)
 	if err != nil {
 		return nil, err
 	}
-	ms = setMember(ms, "id", appendJSONString(nil, r.ID))
+	ms = setMember(ms, "id", kinto.AppendJSONString(nil, r.ID))
 	if ts != requested {
 		// Kinto drops a client timestamp it does not keep, so the stored
 		// one comes last.
@@ -369,7 +369,7 @@ func (o *op) remove(r ref, requested int64) (*Object, error) {
 
 // tombstoneData renders {"id","last_modified","deleted":true}.
 func tombstoneData(obj *Object) json.RawMessage {
-	out := append([]byte(`{"id":`), appendJSONString(nil, obj.ID)...)
+	out := append([]byte(`{"id":`), kinto.AppendJSONString(nil, obj.ID)...)
 	out = append(out, `,"last_modified":`...)
 	out = strconv.AppendInt(out, obj.LastModified, 10)
 	return append(out, `,"deleted":true}`...)

@@ -31,7 +31,7 @@ func (e permissionEntry) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(appendJSONString(out, k), ':')
+		out = append(kinto.AppendJSONString(out, k), ':')
 		out = append(out, b...)
 	}
 	return append(out, '}'), nil
