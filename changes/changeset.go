@@ -56,11 +56,11 @@ func (h *Handler) setTTL(hd http.Header, k Key, ps params) {
 }
 
 // logExpected logs a client that was not served the timestamp it
-// expected, exactly when the reference does: not for 0, non-numeric or
-// 999… values (cache busters).
+// expected: not for non-numeric, non-positive or cache-busting values
+// (kinto.IsCacheBuster, the rule that also picks the TTL).
 func (h *Handler) logExpected(expected string, k Key, served int64) {
 	n, ok := kinto.PyInt(strings.Trim(expected, `"`))
-	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || strings.HasPrefix(n.String(), "999") {
+	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || kinto.IsCacheBuster(n.String()) {
 		return
 	}
 	h.logger.Info(fmt.Sprintf("Client expected %s on %s/%s but was served %d timestamp", n, k.Bucket, k.Collection, served),
