@@ -82,7 +82,7 @@ func prefixes(uris []string) []string {
 
 // monitored reports whether the view lists collection k.
 func (v *monitorView) monitored(k Key) bool {
-	uri := k.uri()
+	uri := k.URI()
 	return hasAnyPrefix(uri, v.include) && !hasAnyPrefix(uri, v.exclude)
 }
 
@@ -186,7 +186,7 @@ func (v *monitorView) entryID(k Key) string {
 // EntryID is the id of a collection's monitor entry: the UUID spelling
 // of md5(httpHost + "/buckets/{bid}/collections/{cid}").
 func EntryID(httpHost, bucket, collection string) string {
-	sum := md5.Sum([]byte(httpHost + Key{Bucket: bucket, Collection: collection}.uri()))
+	sum := md5.Sum([]byte(httpHost + Key{Bucket: bucket, Collection: collection}.URI()))
 	return uuid.UUID(sum).String()
 }
 

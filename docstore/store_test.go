@@ -107,7 +107,7 @@ func TestEventsAndSeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := docstore.CollectionKey{Bucket: "b", Collection: "c"}
+	key := kinto.Key{Bucket: "b", Collection: "c"}
 	if len(ts) != 1 || ts[key] != last.Timestamp {
 		t.Fatalf("records timestamps %v, want only %v=%d", ts, key, last.Timestamp)
 	}

@@ -1,67 +1,60 @@
-package changes
+package docstore
 
 import (
 	"context"
 	"net/http"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
-// DocstoreSource reads the embedded docstore in-process: timestamps and
-// changesets through its storage seam, changes through its commit events
-// (no polling).
-type DocstoreSource struct {
-	Store *docstore.Store
+// ChangeSource is the store seen through the change seam (kinto.Source):
+// timestamps and changesets read in-process, changes pushed by its commit
+// events (no polling).
+type ChangeSource struct {
+	Store *Store
 }
 
+// Local reports that the store reads in this process: a feed may ask it
+// for its current position without a round trip.
+func (ChangeSource) Local() bool { return true }
+
 // Timestamps returns every collection's records timestamp.
-func (s DocstoreSource) Timestamps(ctx context.Context) (map[Key]int64, error) {
+func (s ChangeSource) Timestamps(ctx context.Context) (map[kinto.Key]int64, error) {
 	all, err := s.Store.RecordsTimestamps(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[Key]int64, len(all))
-	for k, ts := range all {
-		out[Key{Bucket: k.Bucket, Collection: k.Collection}] = ts
-	}
-	return out, nil
+	return all, nil
 }
 
 // Changeset reads a collection's changeset in one read transaction.
-func (s DocstoreSource) Changeset(ctx context.Context, key Key, since int64, limit int) (*Changeset, error) {
+func (s ChangeSource) Changeset(ctx context.Context, key kinto.Key, since int64, limit int) (*kinto.Changeset, error) {
 	cs, err := s.Store.ReadChangeset(ctx, key.Bucket, key.Collection, since, limit)
 	if err != nil {
 		return nil, err
 	}
-	return &Changeset{
-		Metadata:          cs.Metadata,
-		MetadataTimestamp: cs.MetadataTimestamp,
-		Timestamp:         cs.Timestamp,
-		Changes:           cs.Changes,
-	}, nil
+	return cs, nil
 }
 
 // ReadChanges reads a collection's changes in one read transaction.
-func (s DocstoreSource) ReadChanges(ctx context.Context, key Key, q ChangesQuery) (*ChangesPage, error) {
+func (s ChangeSource) ReadChanges(ctx context.Context, key kinto.Key, q kinto.ChangesQuery) (*kinto.ChangesPage, error) {
 	return s.Store.ReadChanges(ctx, key.Bucket, key.Collection, q)
 }
 
 // Subscribe forwards the store's commit events.
-func (s DocstoreSource) Subscribe(fn func(Event)) func() {
-	return s.Store.Subscribe(func(ev docstore.Event) {
-		fn(Event{Kind: ev.Kind, Bucket: ev.Bucket, Collection: ev.Collection, Timestamp: ev.Timestamp, Deleted: ev.Deleted})
-	})
+func (s ChangeSource) Subscribe(fn func(Event)) func() {
+	return s.Store.Subscribe(fn)
 }
 
-// DocstoreAccess applies a docstore handler's authentication,
-// permissions and common headers.
-type DocstoreAccess struct {
-	Handler *docstore.Handler
+// ChangeAccess applies a handler's authentication, permissions and
+// common headers to the change endpoints (kinto.Access).
+type ChangeAccess struct {
+	Handler *Handler
 }
 
 // CanRead checks the collection's read permission as the docstore would
 // for GET .../records.
-func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
+func (a ChangeAccess) CanRead(r *http.Request, key kinto.Key) error {
 	caller, err := a.Handler.Identify(r)
 	if err != nil {
 		return err
@@ -71,7 +64,7 @@ func (a DocstoreAccess) CanRead(r *http.Request, key Key) error {
 
 // CallerKey names the caller's principals: callers with the same key
 // may read the same collections.
-func (a DocstoreAccess) CallerKey(r *http.Request) (string, error) {
+func (a ChangeAccess) CallerKey(r *http.Request) (string, error) {
 	caller, err := a.Handler.Identify(r)
 	if err != nil {
 		return "", err
@@ -81,20 +74,20 @@ func (a DocstoreAccess) CallerKey(r *http.Request) (string, error) {
 
 // KeepReader keeps the caller's user id only: the docstore identifies a
 // request by it (and derives its groups again on every check).
-func (a DocstoreAccess) KeepReader(r *http.Request) (*http.Request, error) {
+func (a ChangeAccess) KeepReader(r *http.Request) (*http.Request, error) {
 	caller, err := a.Handler.Identify(r)
 	if err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
 	if id := caller.UserID(); id != "" {
-		ctx = docstore.WithUser(ctx, id)
+		ctx = WithUser(ctx, id)
 	}
 	return (&http.Request{Method: http.MethodGet}).WithContext(ctx), nil
 }
 
 // CanReadAll checks the read permission of every collection in one read.
-func (a DocstoreAccess) CanReadAll(r *http.Request, keys []Key) ([]bool, error) {
+func (a ChangeAccess) CanReadAll(r *http.Request, keys []kinto.Key) ([]bool, error) {
 	caller, err := a.Handler.Identify(r)
 	if err != nil {
 		return nil, err
@@ -107,12 +100,12 @@ func (a DocstoreAccess) CanReadAll(r *http.Request, keys []Key) ([]bool, error) 
 }
 
 // Anonymous reports whether the docstore sees no user in r.
-func (a DocstoreAccess) Anonymous(r *http.Request) bool { return a.Handler.Anonymous(r) }
+func (a ChangeAccess) Anonymous(r *http.Request) bool { return a.Handler.Anonymous(r) }
 
 // EndOfService reports whether the docstore's eos date passed.
-func (a DocstoreAccess) EndOfService() bool { return a.Handler.EndOfService() }
+func (a ChangeAccess) EndOfService() bool { return a.Handler.EndOfService() }
 
 // Decorate adds the docstore's common response headers.
-func (a DocstoreAccess) Decorate(r *http.Request, status int, header http.Header) {
+func (a ChangeAccess) Decorate(r *http.Request, status int, header http.Header) {
 	a.Handler.Decorate(r, status, header)
 }
