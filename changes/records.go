@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
 )
@@ -32,7 +31,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 	if h.staleExpected(w, r, ps, expose) || h.oldSince(w, r, ps, monitorRecordsPath, expose) {
 		return
 	}
-	prec, err := docstore.ParsePreconditions(r.Header)
+	prec, err := kinto.ParsePreconditions(r.Header)
 	if err != nil {
 		h.sendError(w, r, expose, err)
 		return
@@ -47,8 +46,8 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 	if timestamp == 0 {
 		timestamp = h.nowMillis()
 	}
-	if prec.FailedOnList(timestamp) && !prec.NotModified(timestamp) {
-		e := kinto.NewError(http.StatusPreconditionFailed, kinto.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+	if prec.Failed(true, timestamp) && !prec.NotModified(timestamp) {
+		e := kinto.ModifiedMeanwhile()
 		e.WithHeader("ETag", etag(timestamp)).WithHeader("Last-Modified", httpDate(timestamp))
 		h.sendError(w, r, expose, e)
 		return
@@ -89,7 +88,7 @@ func (h *Handler) parseListQuery(values url.Values) (*query.Query, error) {
 	})
 	var qe *query.Error
 	if errors.As(err, &qe) {
-		return nil, docstore.QueryError(qe)
+		return nil, qe.Kinto()
 	}
 	return q, err
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -86,7 +85,7 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, 
 	if len(ps) > 0 {
 		location += "?" + ps.encode()
 	}
-	ct, body := docstore.RedirectBody(r.Header.Get("Accept"), location)
+	ct, body := kinto.RedirectBody(r.Header.Get("Accept"), location)
 	w.Header().Set("Location", location)
 	w.Header().Set("Content-Type", ct)
 	h.send(w, r, http.StatusTemporaryRedirect, expose, body)

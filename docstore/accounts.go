@@ -81,7 +81,7 @@ func (h *Handler) routeAccount(o *op, req *request, r ref, touched *[]string) (*
 	if err != nil {
 		return nil, err
 	}
-	prec, _ := parsePreconditions(req.header)
+	prec, _ := kinto.ParsePreconditions(req.header)
 	a := &accountCall{call: &call{request: req, r: r, prec: prec, id: id},
 		admin: id.holds(h.cfg.Accounts.WritePrincipals), touched: touched}
 	a.self, _ = strings.CutPrefix(req.userID, accountPrefix)

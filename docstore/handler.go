@@ -318,7 +318,7 @@ func (h *Handler) checkRequest(req *request, r ref) *response {
 	if err := checkContentType(req); err != nil {
 		return errorResponse(err)
 	}
-	if _, err := parsePreconditions(req.header); err != nil {
+	if _, err := kinto.ParsePreconditions(req.header); err != nil {
 		return errorResponse(kinto.AsError(err))
 	}
 	return nil
@@ -342,7 +342,7 @@ func redirectSlash(req *request, prefix string) *response {
 	if q := req.query.Encode(); q != "" {
 		target += "?" + q
 	}
-	ct, body := RedirectBody(req.header.Get("Accept"), target)
+	ct, body := kinto.RedirectBody(req.header.Get("Accept"), target)
 	resp := newResponse(http.StatusTemporaryRedirect, body)
 	resp.header.Set("Content-Type", ct)
 	resp.header.Set("Location", target)

@@ -69,7 +69,7 @@ func (h *Handler) history(o *op, req *request, r ref) (*response, error) {
 		return nil, err
 	}
 	c := &call{request: req, r: r, id: id}
-	c.prec, err = parsePreconditions(req.header)
+	c.prec, err = kinto.ParsePreconditions(req.header)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (h *Handler) listHistory(o *op, c *call, q *query.Query, visible func(*Obje
 	if err != nil {
 		return nil, err
 	}
-	if c.prec.notModified(ts) {
+	if c.prec.NotModified(ts) {
 		resp := newResponse(http.StatusNotModified, nil)
 		resp.header.Set("Cache-Control", "no-cache, no-store")
 		resp.setTimestamp(ts)

@@ -46,7 +46,7 @@ func exposeFor(r ref, method string) string {
 type call struct {
 	*request
 	r    ref
-	prec preconditions
+	prec kinto.Preconditions
 	id   *identity
 	acc  access
 	// existing is the object the request names (for POST, the one with
@@ -77,7 +77,7 @@ func (h *Handler) routeResource(o *op, req *request, r ref) (*response, error) {
 // the body and reads the object the request names.
 func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 	c := &call{request: req, r: r}
-	c.prec, _ = parsePreconditions(req.header)
+	c.prec, _ = kinto.ParsePreconditions(req.header)
 	var err error
 	if c.id, err = o.identify(req.userID); err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func (h *Handler) getObject(o *op, c *call) (*response, error) {
 	if obj == nil {
 		return nil, notFound(c.r.Kind, c.r.ID)
 	}
-	if c.prec.notModified(obj.LastModified) {
+	if c.prec.NotModified(obj.LastModified) {
 		resp := newResponse(http.StatusNotModified, nil)
 		// RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200
 		// would have.
@@ -263,17 +263,17 @@ func (o *op) checkPreconditions(c *call, obj *Object) error {
 	current := int64(0)
 	if obj != nil {
 		current = obj.LastModified
-	} else if prec.ifMatch.set || prec.ifNoneMatch.set {
+	} else if prec.Set() {
 		ts, err := o.listTimestamp(r.parent(), r.Kind)
 		if err != nil {
 			return err
 		}
 		current = ts
 	}
-	if !prec.failed(obj != nil, current) {
+	if !prec.Failed(obj != nil, current) {
 		return nil
 	}
-	e := kinto.NewError(http.StatusPreconditionFailed, kinto.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+	e := kinto.ModifiedMeanwhile()
 	if obj != nil && !r.plural() {
 		readable, err := o.readable(c, r.withID(obj.ID))
 		if err != nil {

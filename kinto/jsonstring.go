@@ -4,14 +4,16 @@ import (
 	"unicode/utf8"
 )
 
-// One rule for writing a JSON string, in the two spellings Kinto uses:
+// One rule for writing a JSON string, in the three spellings Kinto uses:
 //
 //   - AppendJSONString, the wire form of Kinto's bodies: UTF-8 kept as it
 //     is, <, > and & left alone (the reference encoder does not escape
 //     them), control characters as \u00xx;
 //   - AppendJSONStringASCII, rapidjson's ensure_ascii form used inside
 //     pagination tokens: everything outside printable ASCII escaped, the
-//     usual short escapes, upper-case hex, surrogate pairs past the BMP.
+//     usual short escapes, upper-case hex, surrogate pairs past the BMP;
+//   - AppendPythonJSONString, Python's json.dumps default (WebOb's JSON
+//     error and redirect pages): the same with lower-case hex.
 //
 // Both escape U+2028 and U+2029: they are valid in JSON but end a line in
 // pre-ES2019 JavaScript string literals, so a body wrapped as JSONP or
@@ -21,15 +23,25 @@ import (
 
 // AppendJSONString appends s quoted as a JSON string to b.
 func AppendJSONString(b []byte, s string) []byte {
-	return appendJSONString(b, s, false)
+	return appendJSONString(b, s, "")
 }
 
-// AppendJSONStringASCII appends s quoted as a JSON string in pure ASCII.
+// AppendJSONStringASCII appends s quoted as a JSON string in pure ASCII,
+// rapidjson's spelling.
 func AppendJSONStringASCII(b []byte, s string) []byte {
-	return appendJSONString(b, s, true)
+	return appendJSONString(b, s, upperHex)
 }
 
-func appendJSONString(b []byte, s string, ascii bool) []byte {
+// AppendPythonJSONString appends s quoted as a JSON string in pure ASCII,
+// Python json's spelling.
+func AppendPythonJSONString(b []byte, s string) []byte {
+	return appendJSONString(b, s, lowerHex)
+}
+
+// appendJSONString writes the wire form when asciiHex is empty, else the
+// ensure_ascii form with those hex digits.
+func appendJSONString(b []byte, s string, asciiHex string) []byte {
+	ascii := asciiHex != ""
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -39,14 +51,14 @@ func appendJSONString(b []byte, s string, ascii bool) []byte {
 			continue
 		}
 		if c < utf8.RuneSelf {
-			b = appendASCIIEscape(b, c, ascii)
+			b = appendASCIIEscape(b, c, asciiHex)
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case ascii:
-			b = appendUnicodeEscape(b, r, upperHex)
+			b = appendUnicodeEscape(b, r, asciiHex)
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
 		case r == '\u2028' || r == '\u2029':
@@ -65,11 +77,11 @@ const (
 )
 
 // appendASCIIEscape escapes a quote, a backslash or a control character.
-func appendASCIIEscape(b []byte, c byte, ascii bool) []byte {
+func appendASCIIEscape(b []byte, c byte, asciiHex string) []byte {
 	if c == '"' || c == '\\' {
 		return append(b, '\\', c)
 	}
-	if ascii {
+	if asciiHex != "" {
 		switch c {
 		case '\b':
 			return append(b, '\\', 'b')
@@ -82,7 +94,7 @@ func appendASCIIEscape(b []byte, c byte, ascii bool) []byte {
 		case '\t':
 			return append(b, '\\', 't')
 		}
-		return appendUnicodeEscape(b, rune(c), upperHex)
+		return appendUnicodeEscape(b, rune(c), asciiHex)
 	}
 	return appendUnicodeEscape(b, rune(c), lowerHex)
 }
