@@ -1,7 +1,7 @@
 package changes
 
 import (
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // The reference plugin parses its parameters with Python's int()

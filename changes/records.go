@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // entryFields are the monitor entries' fields besides id and

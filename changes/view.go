@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/changegate/changegate/cache"
-	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // historySize bounds how many monitor timestamps a view remembers (see

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // historyEndpoint serves /buckets/{bid}/history and the collection

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // listed is an object found by a list query: the stored object and its

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/changegate/changegate/docstore/query"
 	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // permissionEntry is one line of GET /v1/permissions. keys keeps
