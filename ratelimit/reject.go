@@ -67,7 +67,8 @@ func Reject(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, d 
 	var body string
 	switch f {
 	case FormatKinto:
-		body = kintoTooMany
+		writeKinto(w, r, cp, http.StatusTooManyRequests, kintoTooMany)
+		return
 	case FormatPlain:
 		body = http.StatusText(http.StatusTooManyRequests) + "\n"
 	default:
@@ -84,7 +85,7 @@ func Reject(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, d 
 		b, _ := json.Marshal(p) // plain strings: cannot fail
 		body = string(b)
 	}
-	write(w, r, f, cp, http.StatusTooManyRequests, body)
+	write(w, r, f, http.StatusTooManyRequests, body)
 }
 
 // Unavailable answers 503 with Retry-After when the store cannot decide
@@ -94,27 +95,32 @@ func Unavailable(w http.ResponseWriter, r *http.Request, f Format, cp cors.Polic
 	body := problemUnavail
 	switch f {
 	case FormatKinto:
-		body = kintoUnavailable
+		writeKinto(w, r, cp, http.StatusServiceUnavailable, kintoUnavailable)
+		return
 	case FormatPlain:
 		body = http.StatusText(http.StatusServiceUnavailable) + "\n"
 	}
-	write(w, r, f, cp, http.StatusServiceUnavailable, body)
+	write(w, r, f, http.StatusServiceUnavailable, body)
 }
 
-func write(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, status int, body string) {
+// writeKinto answers in Kinto's error format.
+func writeKinto(w http.ResponseWriter, r *http.Request, cp cors.Policy, status int, body string) {
+	h := w.Header()
+	// Let browser Kinto clients read the refusal and its Retry-After:
+	// without CORS headers a 429 reaches their code as a network error.
+	// The origin rule is the docstore's, so that a client sending
+	// credentials to a listed origin can read it too.
+	if origin := r.Header.Get("Origin"); origin != "" {
+		cp.Apply(origin, h)
+		h.Set("Access-Control-Expose-Headers", exposedHeaderList)
+	}
+	setNoStore(h)
+	kinto.WriteJSON(w, r, status, []byte(body))
+}
+
+func write(w http.ResponseWriter, r *http.Request, f Format, status int, body string) {
 	h := w.Header()
 	switch f {
-	case FormatKinto:
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		// Let browser Kinto clients read the refusal and its Retry-After:
-		// without CORS headers a 429 reaches their code as a network
-		// error. The origin rule is the docstore's, so that a client
-		// sending credentials to a listed origin can read it too.
-		if origin := r.Header.Get("Origin"); origin != "" {
-			cp.Apply(origin, h)
-			h.Set("Access-Control-Expose-Headers", exposedHeaderList)
-		}
 	case FormatPlain:
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -122,10 +128,13 @@ func write(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, sta
 		h.Set("Content-Type", "application/problem+json")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	// RFC 6585 §4: a 429 must not be stored by a cache.
-	h.Set("Cache-Control", "no-store")
+	setNoStore(h)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = io.WriteString(w, body)
 	}
 }
+
+// setNoStore forbids caching the refusal (RFC 6585 §4: a 429 must not be
+// stored by a cache).
+func setNoStore(h http.Header) { h.Set("Cache-Control", "no-store") }

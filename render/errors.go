@@ -59,15 +59,7 @@ func (rt Routes) Refuse(w http.ResponseWriter, r *http.Request, err *Error) erro
 	} else {
 		ke = kinto.NewError(err.Status, err.Errno, err.Message)
 	}
-	body := ke.Body()
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(err.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
+	kinto.WriteError(w, r, ke)
 	return nil
 }
 
