@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -140,16 +139,10 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 }
 
 // check refuses settings that cannot work, naming the directive's option
-// and the fix, before anything is opened. (The Caddyfile parser catches
+// and the fix, before anything is opened. (A missing user-id secret is
+// not one of them: it is generated and kept next to the data.) (The Caddyfile parser catches
 // what it can earlier, at adapt; this also covers JSON configs.)
 func (d *Docstore) check() error {
-	basicAuth := d.BasicAuth == nil || *d.BasicAuth
-	defaultBucket := d.DefaultBucket == nil || *d.DefaultBucket
-	if d.UserIDHMACSecret == "" && (basicAuth || defaultBucket) {
-		return errors.New("userid_hmac_secret is missing: basicauth and default_bucket (both on by default) derive " +
-			"user ids and personal bucket ids from it; add `userid_hmac_secret <long random string>` to the docstore " +
-			"block and keep it (another secret makes other identities), or turn both off with `basicauth off` and `default_bucket off`")
-	}
 	if d.EOS != "" {
 		if err := checkEOSDate(d.EOS); err != nil {
 			return err

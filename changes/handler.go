@@ -83,6 +83,9 @@ func (c Config) route(path string) (route, Key) {
 	if rt, k := feedRoute(rest); rt != routeNone {
 		return rt, k
 	}
+	if rt, k, _ := replicationRoute(rest); rt != routeNone {
+		return rt, k
+	}
 	rest, ok = strings.CutPrefix(rest, "/buckets/")
 	if !ok {
 		return routeNone, Key{}
@@ -104,8 +107,11 @@ func (c Config) route(path string) (route, Key) {
 // store's end of service passed.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := h.cfg.route(r.URL.Path)
-	if rt == routeNone || r.Method == http.MethodOptions || h.access.EndOfService() {
+	if rt == routeNone || r.Method == http.MethodOptions || !handlesReplication(rt, r.Method) || h.access.EndOfService() {
 		return false
+	}
+	if rt > routeReplicate {
+		return h.serveReplication(w, r, rt, k)
 	}
 	if rt >= routeFeed {
 		return h.serveFeedRoute(w, r, rt, k)
@@ -134,7 +140,7 @@ func (c Config) Handles(r *http.Request) bool {
 	if (rt == routeFeedDB || rt == routeMonitorFeedDB) && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	return rt != routeNone && r.Method != http.MethodOptions
+	return rt != routeNone && r.Method != http.MethodOptions && handlesReplication(rt, r.Method)
 }
 
 // Shutdown ends the live feeds cleanly (continuous gets its last_seq

@@ -2,6 +2,7 @@ package docstore
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/changegate/changegate/kinto"
@@ -108,4 +109,32 @@ func (a ChangeAccess) EndOfService() bool { return a.Handler.EndOfService() }
 // Decorate adds the docstore's common response headers.
 func (a ChangeAccess) Decorate(r *http.Request, status int, header http.Header) {
 	a.Handler.Decorate(r, status, header)
+}
+
+// ReadCheckpoint reads a replication checkpoint from the docstore.
+func (s ChangeSource) ReadCheckpoint(ctx context.Context, key kinto.Key, owner, id string) (json.RawMessage, bool, error) {
+	return s.Store.ReadCheckpoint(ctx, key.Bucket, key.Collection, owner, id)
+}
+
+// WriteCheckpoint writes a replication checkpoint in the docstore.
+func (s ChangeSource) WriteCheckpoint(ctx context.Context, key kinto.Key, owner, id string, update func(json.RawMessage) (json.RawMessage, bool)) (bool, bool, error) {
+	return s.Store.WriteCheckpoint(ctx, key.Bucket, key.Collection, owner, id, update)
+}
+
+// Owner is the caller's user id ("" when anonymous).
+func (a ChangeAccess) Owner(r *http.Request) (string, error) {
+	caller, err := a.Handler.Identify(r)
+	if err != nil {
+		return "", err
+	}
+	return caller.UserID(), nil
+}
+
+// CanWrite checks the collection's write permission.
+func (a ChangeAccess) CanWrite(r *http.Request, key kinto.Key) error {
+	caller, err := a.Handler.Identify(r)
+	if err != nil {
+		return err
+	}
+	return a.Handler.CanWriteCollection(r.Context(), caller, key.Bucket, key.Collection)
 }

@@ -37,9 +37,10 @@ const withChanges = `{
 // runCLI runs the changegate binary in dir and gives up after limit.
 func runCLI(t *testing.T, dir string, limit time.Duration, args ...string) (out string, err error, took time.Duration) {
 	t.Helper()
+	bin := testserver.Binary(t) // built outside the limit: the first build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testserver.Binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg-config"))
 	start := time.Now()

@@ -8,12 +8,14 @@ import (
 )
 
 // parityCaddyfile is Caddyfile.example's chain in front of a docstore
-// with the permissions endpoint and the changes plugin.
+// with the permissions endpoint and the changes plugin, whose monitor
+// lists every collection as the upstream plugin does.
 const parityCaddyfile = changesGlobal + `:{port} {
 	conditional
 	changes {
 		resources /buckets/main
 		http_host 127.0.0.1:8888
+		monitor_visibility all
 	}
 	docstore {
 		storage bolt {dir}/data.db

@@ -34,6 +34,9 @@ type Source struct {
 	auth *decisions
 	cors cors.Policy
 
+	// checkpoints are the replication checkpoints (checkpoints.go).
+	checkpoints checkpoints
+
 	nudge   chan struct{}
 	started atomic.Bool
 	loading atomic.Bool

@@ -1,0 +1,243 @@
+package changes
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/changegate/changegate/kinto"
+)
+
+// allDocsRequest is what GET|POST {db}/_all_docs asks.
+type allDocsRequest struct {
+	keys        []string
+	hasKeys     bool
+	includeDocs bool
+	descending  bool
+	limit, skip int
+	// start and end bound the ids (CouchDB's raw collation of doc ids);
+	// hasStart and hasEnd say whether they were given.
+	start, end       string
+	hasStart, hasEnd bool
+	inclusiveEnd     bool
+}
+
+// parseAllDocs reads the query and, for POST, keys from the body.
+func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
+	q := r.URL.Query()
+	ar := &allDocsRequest{limit: -1, inclusiveEnd: q.Get("inclusive_end") != "false"}
+	ar.includeDocs = q.Get("include_docs") == "true"
+	ar.descending = q.Get("descending") == "true"
+	for name, dst := range map[string]*int{"limit": &ar.limit, "skip": &ar.skip} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, badRequest("Invalid value for `" + name + "`: must be a non-negative integer")
+			}
+			*dst = n
+		}
+	}
+	for _, b := range []struct {
+		names []string
+		dst   *string
+		has   *bool
+	}{{[]string{"startkey", "start_key", "startkey_docid", "start_key_doc_id"}, &ar.start, &ar.hasStart}, {[]string{"endkey", "end_key", "endkey_docid", "end_key_doc_id"}, &ar.end, &ar.hasEnd}} {
+		for _, name := range b.names {
+			if v := q.Get(name); v != "" {
+				if strings.Contains(name, "doc") {
+					*b.dst, *b.has = v, true
+				} else if err := json.Unmarshal([]byte(v), b.dst); err != nil {
+					return nil, badRequest("Invalid JSON for `" + name + "`: must be a string")
+				} else {
+					*b.has = true
+				}
+			}
+		}
+	}
+	raw := json.RawMessage(q.Get("keys"))
+	body, err := readFeedBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := body["keys"]; ok {
+		raw = k
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &ar.keys); err != nil || ar.keys == nil {
+			return nil, badRequest("`keys` member must be an array.")
+		}
+		ar.hasKeys = true
+	}
+	return ar, nil
+}
+
+// readAll reads every change of the source, records and tombstones.
+func readAll(ctx context.Context, src feedSource) ([]feedRow, bool, error) {
+	var all []feedRow
+	cur := feedCursor{}
+	for {
+		page, err := src.read(ctx, cur, feedBatch, false, true)
+		if err != nil || !page.exists {
+			return nil, false, err
+		}
+		all = append(all, page.rows...)
+		if len(page.rows) == 0 || (page.pending == 0 && len(page.rows) < feedBatch) {
+			return all, true, nil
+		}
+		cur = page.rows[len(page.rows)-1].cur
+	}
+}
+
+// serveAllDocs answers GET|POST {db}/_all_docs: the live documents in id
+// order, or, with keys, the ones named (a tombstone shows its rev and
+// "deleted", an unknown id "not_found").
+func (h *Handler) serveAllDocs(w http.ResponseWriter, r *http.Request, src feedSource) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET,HEAD,POST")
+		h.sendCouchError(w, r, &feedError{status: http.StatusMethodNotAllowed, error: "method_not_allowed", reason: "Only GET,HEAD,POST allowed"})
+		return
+	}
+	ar, err := parseAllDocs(r)
+	if err != nil {
+		h.sendCouchError(w, r, err)
+		return
+	}
+	all, exists, err := readAll(r.Context(), src)
+	if err == nil && !exists {
+		err = errNotFound()
+	}
+	if err != nil {
+		h.sendCouchError(w, r, err)
+		return
+	}
+	byID := make(map[string]feedRow, len(all))
+	live := make([]feedRow, 0, len(all))
+	for _, row := range all {
+		byID[row.id] = row
+		if !row.deleted {
+			live = append(live, row)
+		}
+	}
+	b := []byte(`{"total_rows":`)
+	b = strconv.AppendInt(b, int64(len(live)), 10)
+	if ar.hasKeys {
+		b = append(b, `,"offset":null,"rows":[`...)
+		b = ar.appendKeyRows(b, byID)
+	} else {
+		rows, offset := ar.window(live)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, int64(offset), 10)
+		b = append(b, `,"rows":[`...)
+		for i, row := range rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\r\n"...)
+			b = ar.appendRow(b, row)
+		}
+		if len(rows) > 0 {
+			b = append(b, "\r\n"...)
+		}
+	}
+	h.sendJSON(w, r, http.StatusOK, append(b, "]}\n"...))
+}
+
+// window sorts the live rows by id and cuts them as the range, skip and
+// limit ask; offset is the index of the first row sent.
+func (ar *allDocsRequest) window(live []feedRow) ([]feedRow, int) {
+	slices.SortFunc(live, func(a, b feedRow) int { return strings.Compare(a.id, b.id) })
+	if ar.descending {
+		slices.Reverse(live)
+	}
+	before := func(a, b string) bool { // a comes before b in this order
+		if ar.descending {
+			return a > b
+		}
+		return a < b
+	}
+	lo := 0
+	if ar.hasStart {
+		lo, _ = slices.BinarySearchFunc(live, ar.start, func(row feedRow, s string) int {
+			if before(row.id, s) {
+				return -1
+			}
+			return 1
+		})
+	}
+	hi := len(live)
+	if ar.hasEnd {
+		hi, _ = slices.BinarySearchFunc(live, ar.end, func(row feedRow, s string) int {
+			if before(row.id, s) || (ar.inclusiveEnd && row.id == s) {
+				return -1
+			}
+			return 1
+		})
+	}
+	hi = max(hi, lo)
+	offset := min(lo+ar.skip, hi)
+	rows := live[offset:hi]
+	if ar.limit >= 0 && len(rows) > ar.limit {
+		rows = rows[:ar.limit]
+	}
+	return rows, offset
+}
+
+// appendKeyRows renders the rows of keys, in their order.
+func (ar *allDocsRequest) appendKeyRows(b []byte, byID map[string]feedRow) []byte {
+	keys := ar.keys
+	if ar.descending {
+		keys = slices.Clone(keys)
+		slices.Reverse(keys)
+	}
+	keys = keys[min(ar.skip, len(keys)):]
+	if ar.limit >= 0 && len(keys) > ar.limit {
+		keys = keys[:ar.limit]
+	}
+	for i, key := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\r\n"...)
+		row, ok := byID[key]
+		if !ok {
+			b = append(b, `{"key":`...)
+			b = kinto.AppendJSONString(b, key)
+			b = append(b, `,"error":"not_found"}`...)
+			continue
+		}
+		b = ar.appendRow(b, row)
+	}
+	if len(keys) > 0 {
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// appendRow renders {"id","key","value":{"rev"[,"deleted"]}[,"doc"]};
+// a tombstone's doc is null, as CouchDB sends it.
+func (ar *allDocsRequest) appendRow(b []byte, row feedRow) []byte {
+	rev := revOf(row.id, row.lm)
+	b = append(b, `{"id":`...)
+	b = kinto.AppendJSONString(b, row.id)
+	b = append(b, `,"key":`...)
+	b = kinto.AppendJSONString(b, row.id)
+	b = append(b, `,"value":{"rev":"`...)
+	b = append(b, rev...)
+	b = append(b, '"')
+	if row.deleted {
+		b = append(b, `,"deleted":true`...)
+	}
+	b = append(b, '}')
+	if ar.includeDocs {
+		b = append(b, `,"doc":`...)
+		if row.deleted {
+			b = append(b, "null"...)
+		} else {
+			b = appendDoc(b, row, rev)
+		}
+	}
+	return append(b, '}')
+}
