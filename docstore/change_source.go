@@ -106,9 +106,14 @@ func (a ChangeAccess) Anonymous(r *http.Request) bool { return a.Handler.Anonymo
 // EndOfService reports whether the docstore's eos date passed.
 func (a ChangeAccess) EndOfService() bool { return a.Handler.EndOfService() }
 
-// Decorate adds the docstore's common response headers.
-func (a ChangeAccess) Decorate(r *http.Request, status int, header http.Header) {
-	a.Handler.Decorate(r, status, header)
+// Decorate adds to a response that the change endpoints answer the
+// headers every response of the handler carries: X-Content-Type-Options,
+// Content-Security-Policy, CORS, Backoff, Retry-After on 503 and 409 and
+// the end-of-service Alert. The Access-Control-Expose-Headers already in
+// hd is kept (the default list is set when there is none).
+func (a ChangeAccess) Decorate(r *http.Request, status int, hd http.Header) {
+	req := &request{method: r.Method, header: r.Header}
+	a.Handler.finish(req, &response{status: status, header: hd, expose: hd.Get("Access-Control-Expose-Headers")})
 }
 
 // ReadCheckpoint reads a replication checkpoint from the docstore.
