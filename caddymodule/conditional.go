@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/changegate/changegate/conditional"
 	"github.com/changegate/changegate/render"
@@ -44,14 +46,27 @@ type Conditional struct {
 }
 
 // KintoRoutes says which paths are Kinto routes: there, refusals use
-// Kinto's JSON error body and ETags stay quoted integers.
+// Kinto's JSON error body and ETags stay quoted integers. Every module
+// that tells Kinto routes apart (conditional, jsonp, method_override,
+// throttle) embeds it, so they share one option name.
 type KintoRoutes struct {
 	// KintoPrefixes are the path prefixes of Kinto routes (the docstore's
 	// prefix, or that of a Kinto server behind reverse_proxy). Default:
 	// ["/v1"].
 	KintoPrefixes []string `json:"kinto_prefixes,omitempty"`
+	// KintoPrefix is the deprecated one-prefix spelling (throttle's
+	// former option), still read and added to KintoPrefixes.
+	KintoPrefix string `json:"kinto_prefix,omitempty"`
 	// NoKinto makes no path a Kinto route.
 	NoKinto bool `json:"no_kinto,omitempty"`
+}
+
+// prefixes are the configured prefixes, both spellings together.
+func (k KintoRoutes) prefixes() []string {
+	if k.KintoPrefix == "" {
+		return k.KintoPrefixes
+	}
+	return append(slices.Clip(k.KintoPrefixes), k.KintoPrefix)
 }
 
 // routes translates the settings.
@@ -59,20 +74,29 @@ func (k KintoRoutes) routes() render.Routes {
 	switch {
 	case k.NoKinto:
 		return render.Routes{}
-	case len(k.KintoPrefixes) == 0:
+	case len(k.prefixes()) == 0:
 		return render.Routes{Prefixes: []string{render.DefaultKintoPrefix}}
 	}
-	return render.Routes{Prefixes: k.KintoPrefixes}
+	return render.Routes{Prefixes: k.prefixes()}
 }
 
-// validate checks the prefixes are paths.
+// validate checks the prefixes are paths. It runs once per config load,
+// which is when a deprecated spelling is worth one warning.
 func (k KintoRoutes) validate() error {
-	for _, p := range k.KintoPrefixes {
+	for _, p := range k.prefixes() {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("kinto prefix %q must start with /", p)
 		}
 	}
+	if k.KintoPrefix != "" {
+		warnDeprecated("kinto_prefix", "kinto_prefixes")
+	}
 	return nil
+}
+
+// warnDeprecated logs that a config uses an option's old name.
+func warnDeprecated(old, current string) {
+	caddy.Log().Warn("deprecated option name, use the new one", zap.String("option", old), zap.String("use", current))
 }
 
 // CaddyModule returns the Caddy module information.

@@ -14,20 +14,21 @@ func init() {
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
 //	conditional [<matcher>] {
-//		kinto_prefix <prefix...> | off
+//		kinto_prefixes <prefix...> | off
 //		hash on|off
 //		max_buffer <size>
 //		require_precondition [<method...>]
 //	}
 //
-// kinto_prefix defaults to /v1; require_precondition without methods
+// kinto_prefixes defaults to /v1 (kinto_prefix is its deprecated alias);
+// require_precondition without methods
 // means PUT PATCH DELETE.
 func (c *Conditional) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	return unmarshalBlock(disp, func(opt string) error {
 		var err error
 		switch opt {
-		case "kinto_prefix":
-			err = c.KintoRoutes.unmarshal(disp)
+		case "kinto_prefixes", "kinto_prefix":
+			err = c.KintoRoutes.unmarshal(disp, opt)
 		case "hash":
 			var on *bool
 			if on, err = onOffArg(disp); err == nil {
@@ -47,8 +48,26 @@ func (c *Conditional) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	})
 }
 
-// unmarshal reads `kinto_prefix <prefix...>` or `kinto_prefix off`.
-func (k *KintoRoutes) unmarshal(disp *caddyfile.Dispenser) error {
+// unmarshal reads `kinto_prefixes <prefix...>` or `kinto_prefixes off`,
+// opt being the option's name as written.
+func (k *KintoRoutes) unmarshal(disp *caddyfile.Dispenser, opt string) error {
+	if err := k.unmarshalArgs(disp, opt); err != nil {
+		return err
+	}
+	for _, a := range k.KintoPrefixes {
+		if a == "" || a[0] != '/' {
+			return disp.Errf("%s: '%s' is not a path", opt, a)
+		}
+	}
+	return nil
+}
+
+// unmarshalArgs reads the prefixes without checking them; both
+// spellings write kinto_prefixes.
+func (k *KintoRoutes) unmarshalArgs(disp *caddyfile.Dispenser, opt string) error {
+	if opt == "kinto_prefix" {
+		warnDeprecated(opt, "kinto_prefixes")
+	}
 	args := disp.RemainingArgs()
 	switch {
 	case len(args) == 0:
@@ -57,12 +76,7 @@ func (k *KintoRoutes) unmarshal(disp *caddyfile.Dispenser) error {
 		k.NoKinto, k.KintoPrefixes = true, nil
 		return nil
 	}
-	for _, a := range args {
-		if a == "" || a[0] != '/' {
-			return disp.Errf("kinto_prefix: '%s' is not a path", a)
-		}
-	}
-	k.KintoPrefixes = args
+	k.NoKinto, k.KintoPrefixes = false, args
 	return nil
 }
 

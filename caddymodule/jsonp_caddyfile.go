@@ -16,7 +16,7 @@ func init() {
 //		max_length <n>
 //		allow_authenticated
 //		max_buffer <size>
-//		kinto_prefix <prefix...> | off
+//		kinto_prefixes <prefix...> | off
 //	}
 func (j *JSONP) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 	return unmarshalBlock(disp, func(opt string) error {
@@ -30,8 +30,8 @@ func (j *JSONP) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 			j.AllowAuthenticated, err = true, noArgs(disp)
 		case "max_buffer":
 			j.MaxBuffer, err = sizeArg(disp)
-		case "kinto_prefix":
-			err = j.KintoRoutes.unmarshal(disp)
+		case "kinto_prefixes", "kinto_prefix":
+			err = j.KintoRoutes.unmarshal(disp, opt)
 		default:
 			return disp.Errf("unrecognized jsonp option '%s'", opt)
 		}

@@ -14,7 +14,7 @@ func init() {
 //	method_override [<matcher>] [<method...>] {
 //		header <name>
 //		allow <method...>
-//		kinto_prefix <prefix...> | off
+//		kinto_prefixes <prefix...> | off
 //	}
 //
 // Methods given on the directive line are the allowlist, as with allow.
@@ -30,8 +30,8 @@ func (m *MethodOverride) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 			if m.Allow = disp.RemainingArgs(); len(m.Allow) == 0 {
 				return disp.ArgErr()
 			}
-		case "kinto_prefix":
-			err = m.KintoRoutes.unmarshal(disp)
+		case "kinto_prefixes", "kinto_prefix":
+			err = m.KintoRoutes.unmarshal(disp, opt)
 		default:
 			return disp.Errf("unrecognized method_override option '%s'", opt)
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/changegate/changegate/internal/cors"
 	"github.com/changegate/changegate/ratelimit"
+	"github.com/changegate/changegate/render"
 )
 
 func init() {
@@ -53,11 +54,11 @@ type Throttle struct {
 	// JSON, errno 117 or 201), "json" (RFC 9457 problem details), "plain",
 	// or "handle_errors" (return the error to the server's handle_errors
 	// routes; the headers, Retry-After included, are already set). The
-	// default, "auto", is kinto under KintoPrefix and json elsewhere.
+	// default, "auto", is kinto on Kinto routes and json elsewhere.
 	Format string `json:"format,omitempty"`
-	// KintoPrefix is where the Kinto API lives, for Format "auto".
+	// KintoRoutes say where the Kinto API lives, for Format "auto".
 	// Default: /v1.
-	KintoPrefix string `json:"kinto_prefix,omitempty"`
+	KintoRoutes
 	// CORSOrigins are the origins that may read Kinto-format refusals
 	// with credentials; keep it equal to the docstore's cors_origins.
 	// Default: any origin, without credentials.
@@ -71,7 +72,7 @@ type Throttle struct {
 	release    func() error
 	storeName  string
 	format     ratelimit.Format
-	kintoPath  string
+	kinto      render.Routes
 	retryAfter time.Duration
 	cors       cors.Policy
 	down       *atomic.Bool // the store failed its last decision
@@ -201,11 +202,9 @@ func (t *Throttle) provisionOptions() error {
 		}
 		t.format = f
 	}
-	t.kintoPath = cmp.Or(t.KintoPrefix, "/v1")
-	if !strings.HasPrefix(t.kintoPath, "/") {
-		return fmt.Errorf("throttle: kinto_prefix %q must start with /", t.kintoPath)
+	if err := t.provisionKinto(); err != nil {
+		return err
 	}
-	t.kintoPath = strings.TrimSuffix(t.kintoPath, "/")
 	t.cors = cors.New(t.CORSOrigins)
 	t.retryAfter = time.Duration(t.FailRetryAfter)
 	if t.retryAfter == 0 {
@@ -372,12 +371,33 @@ func (t *Throttle) storeFailed(w http.ResponseWriter, r *http.Request, next cadd
 	return nil
 }
 
+// provisionKinto checks the Kinto prefixes; a trailing slash is dropped so
+// that "/v1/" also covers "/v1" itself.
+func (t *Throttle) provisionKinto() error {
+	for _, p := range t.prefixes() {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("throttle: kinto_prefix %q must start with /", p)
+		}
+	}
+	if err := t.KintoRoutes.validate(); err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	t.kinto = t.routes()
+	t.kinto.Prefixes = slices.Clone(t.kinto.Prefixes)
+	for i, p := range t.kinto.Prefixes {
+		if p != "/" {
+			t.kinto.Prefixes[i] = strings.TrimSuffix(p, "/")
+		}
+	}
+	return nil
+}
+
 // formatFor is the body format of a refusal of r.
 func (t *Throttle) formatFor(r *http.Request) ratelimit.Format {
 	if t.Format != formatAuto {
 		return t.format
 	}
-	if p := r.URL.Path; p == t.kintoPath || strings.HasPrefix(p, t.kintoPath+"/") {
+	if t.kinto.Kinto(r.URL.Path) {
 		return ratelimit.FormatKinto
 	}
 	return ratelimit.FormatJSON

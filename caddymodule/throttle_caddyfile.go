@@ -42,7 +42,7 @@ func init() {
 //		fail_open
 //		fail_closed [<retry_after>]
 //		format auto|kinto|json|plain|handle_errors
-//		kinto_prefix <path>
+//		kinto_prefixes <path...> | off
 //		cors_origins <origin...>
 //		disable_ietf_headers
 //	}
@@ -74,8 +74,9 @@ func (t *Throttle) unmarshalOption(disp *caddyfile.Dispenser) error {
 		if t.Format, err = singleArg(disp); err == nil && !validThrottleFormat(t.Format) {
 			return disp.Errf("format: want auto, kinto, json, plain or handle_errors, got '%s'", t.Format)
 		}
-	case "kinto_prefix":
-		t.KintoPrefix, err = singleArg(disp)
+	case "kinto_prefixes", "kinto_prefix":
+		// Checked at Provision, which names the prefix that is wrong.
+		err = t.KintoRoutes.unmarshalArgs(disp, opt)
 	case "cors_origins":
 		t.CORSOrigins = disp.RemainingArgs()
 		if len(t.CORSOrigins) == 0 {
