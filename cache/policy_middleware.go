@@ -8,12 +8,13 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
 
 // DefaultBustParam is the cache-busting query parameter of Kinto's
 // changes endpoints.
-const DefaultBustParam = "_expected"
+const DefaultBustParam = kinto.ExpectedParam
 
 // Policy sets Cache-Control and Expires on answers to GET and HEAD, as
 // Kinto's cache_expires settings do: the Default directives, or the
@@ -125,7 +126,7 @@ func (p *Policy) variant(r *http.Request) rendered {
 }
 
 // busted applies Kinto's rule (_handle_cache_expires): the parameter,
-// non-empty, other than "0" and "9999…".
+// non-empty, and not a cache-busting placeholder (kinto.IsCacheBuster).
 func (p *Policy) busted(r *http.Request) bool {
 	name := p.BustParam
 	if name == "" {
@@ -133,7 +134,7 @@ func (p *Policy) busted(r *http.Request) bool {
 	}
 	v, ok := render.QueryParam(r.URL.RawQuery, name)
 	v = strings.Trim(v, `"`)
-	return ok && v != "" && v != "0" && !strings.HasPrefix(v, "9999")
+	return ok && v != "" && !kinto.IsCacheBuster(v)
 }
 
 // apply sets the headers of variant v.

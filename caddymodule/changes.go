@@ -221,7 +221,7 @@ func (c *Changes) config() changes.Config {
 func (c *Changes) link(e *docstoreEntry) error {
 	key := e.storage.key()
 	v, _, err := changesStates.LoadOrNew(key, func() (caddy.Destructor, error) {
-		state, err := changes.NewState(changes.DocstoreSource{Store: e.store}, c.CacheSize, c.logger)
+		state, err := changes.NewState(docstore.ChangeSource{Store: e.store}, c.CacheSize, c.logger)
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +232,7 @@ func (c *Changes) link(e *docstoreEntry) error {
 	}
 	state := v.(pooledState).State
 	state.SetCacheBytes(c.CacheSize)
-	h, err := changes.NewHandler(c.cfg, state, changes.DocstoreAccess{Handler: e.handler}, c.logger)
+	h, err := changes.NewHandler(c.cfg, state, docstore.ChangeAccess{Handler: e.handler}, c.logger)
 	if err != nil {
 		_, _ = changesStates.Delete(key)
 		return err

@@ -18,7 +18,7 @@ import (
 
 	"github.com/changegate/changegate/changes"
 	"github.com/changegate/changegate/changes/upstream"
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // defaultObservedBody bounds the write answers kept to read their
@@ -216,7 +216,7 @@ func (c *Changes) serveUpstream(w http.ResponseWriter, r *http.Request, next cad
 // futureTimestamp reads the start of a write's body (what fits in
 // maxBody, then puts it back for the upstream) and refuses a
 // last_modified beyond the tolerance (see upstream.FutureTimestamp).
-func (sc *sidecar) futureTimestamp(prefix string, r *http.Request) (*docstore.Error, error) {
+func (sc *sidecar) futureTimestamp(prefix string, r *http.Request) (*kinto.Error, error) {
 	var head []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error

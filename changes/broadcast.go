@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // broadcastKey names the Push broadcast of Remote Settings (BROADCASTER_ID
@@ -75,7 +77,7 @@ func (b *broadcastState) version(now time.Time, debounce time.Duration, current 
 func (h *Handler) serveBroadcasts(w http.ResponseWriter, r *http.Request) {
 	ts := h.state.broadcast.version(h.now(), h.cfg.BroadcastDebounce, h.broadcastTimestamp, h.logger)
 	body := `{"broadcasts":{"` + broadcastKey + `":"\"` + strconv.FormatInt(ts, 10) + `\""},"code":200}`
-	h.send(w, r, http.StatusOK, exposeDefault, []byte(body))
+	h.send(w, r, http.StatusOK, kinto.ExposeDefault, []byte(body))
 }
 
 // broadcastTimestamp is the newest monitored timestamp, leaving out

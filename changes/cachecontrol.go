@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // ttls are the record_cache_*expires_seconds settings by scope.
@@ -65,14 +67,14 @@ func parseTTLs(settings map[string]int) (ttls, error) {
 }
 
 // pick is _handle_cache_expires: the collection's minimum TTL when
-// _expected is "0" or starts with "9999", its maximum for any other
+// _expected is a cache buster (kinto.IsCacheBuster), its maximum for any other
 // _expected, its default without one; else the bucket's, else the global
 // one. ok is false when nothing applies.
 func (t ttls) pick(k Key, expected string) (seconds int, ok bool) {
 	c := t.collections[k]
 	chosen := c.expires
 	switch {
-	case expected == "0" || strings.HasPrefix(expected, "9999"):
+	case kinto.IsCacheBuster(expected):
 		if c.minimum != nil {
 			chosen = c.minimum
 		}

@@ -23,7 +23,7 @@ func TestChangesetCacheTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs := Key{"blocklists", "certificates"}
+	certs := Key{Bucket: "blocklists", Collection: "certificates"}
 	tests := []struct {
 		key      Key
 		expected string
@@ -34,8 +34,8 @@ func TestChangesetCacheTTL(t *testing.T) {
 		{certs, "99999996565", 42},
 		{certs, "", 1234},
 		{certs, `"42"`, 3600},
-		{Key{"main", "cfr"}, "0", 360},
-		{Key{"blocklists", "addons"}, "0", 180},
+		{Key{Bucket: "main", Collection: "cfr"}, "0", 360},
+		{Key{Bucket: "blocklists", Collection: "addons"}, "0", 180},
 		{monitorKey, "", 60},
 		{monitorKey, "1700000000001", 3600},
 		{monitorKey, "0", 60},

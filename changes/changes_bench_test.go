@@ -158,11 +158,11 @@ func BenchmarkChangesetAfterWrite(b *testing.B) {
 func BenchmarkChangesetRead10k(b *testing.B) {
 	f := benchFixture(b, DefaultConfig())
 	seedBig(f, 10000)
-	src := DocstoreSource{Store: f.store}
+	src := docstore.ChangeSource{Store: f.store}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := src.Changeset(context.Background(), Key{"cs", "big"}, 0, 10000); err != nil {
+		if _, err := src.Changeset(context.Background(), Key{Bucket: "cs", Collection: "big"}, 0, 10000); err != nil {
 			b.Fatal(err)
 		}
 	}

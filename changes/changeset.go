@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // serveChangeset answers GET /buckets/{bid}/collections/{cid}/changeset:
@@ -13,25 +15,25 @@ import (
 func (h *Handler) serveChangeset(w http.ResponseWriter, r *http.Request, k Key, ps params) {
 	denied := h.access.CanRead(r, k)
 	if denied != nil && !isNotFound(denied) {
-		h.sendError(w, r, exposeDefault, denied)
+		h.sendError(w, r, kinto.ExposeDefault, denied)
 		return
 	}
 	q, err := parseChangesetQuery(ps)
 	if err != nil {
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	}
 	if denied != nil {
-		h.sendError(w, r, exposeDefault, denied)
+		h.sendError(w, r, kinto.ExposeDefault, denied)
 		return
 	}
 	rc, how, err := h.state.changeset(k, q.since, q.hasSince, h.cfg.boundLimit(q))
 	switch {
 	case err != nil:
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	case rc == nil:
-		h.sendError(w, r, exposeDefault, errNotFound())
+		h.sendError(w, r, kinto.ExposeDefault, errNotFound())
 		return
 	}
 	hd := w.Header()
@@ -41,7 +43,7 @@ func (h *Handler) serveChangeset(w http.ResponseWriter, r *http.Request, k Key, 
 	// this request's storage read, or from another's it waited for.
 	hd.Set("Cache-Status", "changegate; "+how)
 	h.logExpected(q.expected, k, rc.lastModified)
-	h.send(w, r, http.StatusOK, exposeDefault, rc.body)
+	h.send(w, r, http.StatusOK, kinto.ExposeDefault, rc.body)
 }
 
 // setTTL sets Cache-Control and Expires by the _expected rules of the
@@ -54,11 +56,11 @@ func (h *Handler) setTTL(hd http.Header, k Key, ps params) {
 }
 
 // logExpected logs a client that was not served the timestamp it
-// expected, exactly when the reference does: not for 0, non-numeric or
-// 999… values (cache busters).
+// expected: not for non-numeric, non-positive or cache-busting values
+// (kinto.IsCacheBuster, the rule that also picks the TTL).
 func (h *Handler) logExpected(expected string, k Key, served int64) {
-	n, ok := pyInt(strings.Trim(expected, `"`))
-	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || strings.HasPrefix(n.String(), "999") {
+	n, ok := kinto.PyInt(strings.Trim(expected, `"`))
+	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || kinto.IsCacheBuster(n.String()) {
 		return
 	}
 	h.logger.Info(fmt.Sprintf("Client expected %s on %s/%s but was served %d timestamp", n, k.Bucket, k.Collection, served),

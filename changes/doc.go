@@ -5,9 +5,10 @@
 // GET /v1/__broadcasts__, with the same statuses, headers and bodies
 // (see shared/reference/kinto.md §1).
 //
-// Storage is reached through Source (the embedded docstore in-process,
-// DocstoreSource; an upstream Kinto server later) and permissions through
-// Access. A State, one per store and shared across config reloads, keeps
+// Storage is reached through Source and permissions through Access, the
+// change seam of package kinto (implemented in-process by
+// docstore.ChangeSource and docstore.ChangeAccess, and over HTTP by
+// changes/upstream). A State, one per store and shared across config reloads, keeps
 // every collection's timestamps in a Registry updated by the store's
 // commit events, the rendered changesets in an LRU bounded in bytes, and
 // fans the events out to other listeners (change feeds). Handler answers

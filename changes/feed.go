@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Paths of the CouchDB-style feeds below a collection URI, and of the
@@ -66,7 +68,7 @@ func (h *Handler) serveFeedRoute(w http.ResponseWriter, r *http.Request, rt rout
 	} else {
 		var err error
 		if access, err = h.checkFeedAccess(r, k); err != nil {
-			h.sendError(w, r, exposeDefault, err)
+			h.sendError(w, r, kinto.ExposeDefault, err)
 			return true
 		}
 		src = &collectionFeed{key: k, src: h.state.source, hub: h.state.feeds()}
@@ -85,10 +87,10 @@ func (h *Handler) serveFeedDB(w http.ResponseWriter, r *http.Request, k Key, src
 	cur, exists, err := src.now(r.Context())
 	switch {
 	case err != nil:
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	case !exists:
-		h.sendError(w, r, exposeDefault, errNotFound())
+		h.sendError(w, r, kinto.ExposeDefault, errNotFound())
 		return
 	}
 	name, _ := json.Marshal(k.Bucket + "/" + k.Collection)
@@ -104,7 +106,7 @@ func (h *Handler) serveFeedDB(w http.ResponseWriter, r *http.Request, k Key, src
 func (h *Handler) sendFeedError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *feedError
 	if !errors.As(err, &fe) {
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"error": fe.error, "reason": fe.reason})
@@ -177,7 +179,7 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 			err = errNotFound()
 		}
 		if err != nil {
-			h.sendError(w, r, exposeDefault, err)
+			h.sendError(w, r, kinto.ExposeDefault, err)
 			return
 		}
 		f.cur = cur
@@ -196,7 +198,7 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request, src feedSour
 		err = f.access.denied
 	}
 	if err != nil {
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	}
 	f.fw = newFeedWriter(w, r, fr.feed)

@@ -1,6 +1,10 @@
 package changes
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/changegate/changegate/kinto"
+)
 
 // sendRows renders and sends the rows taken.
 func (f *feed) sendRows() {
@@ -32,7 +36,7 @@ func appendFeedRow(b []byte, row feedRow, seq []byte, includeDocs bool) []byte {
 	b = append(b, `{"seq":`...)
 	b = append(b, seq...)
 	b = append(b, `,"id":`...)
-	b = appendFeedString(b, row.id)
+	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"changes":[{"rev":"`...)
 	revAt := len(b)
 	b = appendRev(b, row.id, row.lm)
@@ -52,7 +56,7 @@ func appendFeedRow(b []byte, row feedRow, seq []byte, includeDocs bool) []byte {
 // a tombstone, whose body CouchDB does not keep either).
 func appendDoc(b []byte, row feedRow, rev string) []byte {
 	b = append(b, `{"_id":`...)
-	b = appendFeedString(b, row.id)
+	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"_rev":"`...)
 	b = append(b, rev...)
 	b = append(b, '"')
@@ -64,20 +68,6 @@ func appendDoc(b []byte, row feedRow, rev string) []byte {
 		b = append(b, ',')
 	}
 	return append(b, rest...)
-}
-
-// appendFeedString appends s as a JSON string: ids are printable ASCII
-// nearly always (Kinto's default id generators), which needs no escaping;
-// anything else goes through appendJSONString.
-func appendFeedString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return appendJSONString(b, s)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // trimObjectStart returns a JSON object after its opening brace and the

@@ -76,11 +76,13 @@ func (f *collectionFeed) parseSince(s string) (feedCursor, error) {
 	return feedCursor{pos: n}, nil
 }
 
-// nowIsLocal: the embedded docstore reads in the process; a sidecar's
-// Source asks its upstream.
+// localSource is implemented by a Source that reads in this process (the
+// embedded docstore); a sidecar's Source asks its upstream.
+type localSource interface{ Local() bool }
+
 func (f *collectionFeed) nowIsLocal() bool {
-	_, ok := f.src.(DocstoreSource)
-	return ok
+	l, ok := f.src.(localSource)
+	return ok && l.Local()
 }
 
 func (f *collectionFeed) now(ctx context.Context) (feedCursor, bool, error) {

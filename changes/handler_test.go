@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/docstore"
 )
 
 // TestChangesEntryID checks the reference's two hard-coded entry ids
@@ -80,7 +82,7 @@ func TestMonitorChangesetEntries(t *testing.T) {
 // must not miss a change whose event arrives after a newer one (or whose
 // collection's clock lags another's).
 func TestMonitorSinceLateEvents(t *testing.T) {
-	a, b := Key{"b", "a"}, Key{"b", "b"}
+	a, b := Key{Bucket: "b", Collection: "a"}, Key{Bucket: "b", Collection: "b"}
 	src := &fakeSource{timestamps: map[Key]int64{a: 50}}
 	state, err := NewState(src, 0, nil)
 	if err != nil {
@@ -123,9 +125,9 @@ func TestBroadcastPreviewIgnored(t *testing.T) {
 	src := &fakeSource{}
 	state, _ := NewState(src, 0, nil)
 	h, _ := NewHandler(monitored(DefaultConfig(), "/buckets/main", "/buckets/main-preview"), state, publicAccess{}, nil)
-	src.deliver(src.commit(Key{"main-preview", "cid"}, 3000))
-	src.deliver(src.commit(Key{"main", "cid-preview"}, 2000))
-	src.deliver(src.commit(Key{"main", "cid"}, 1000))
+	src.deliver(src.commit(Key{Bucket: "main-preview", Collection: "cid"}, 3000))
+	src.deliver(src.commit(Key{Bucket: "main", Collection: "cid-preview"}, 2000))
+	src.deliver(src.commit(Key{Bucket: "main", Collection: "cid"}, 1000))
 	w := httptest.NewRecorder()
 	h.Serve(w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
 	expect(t, w, 200, `{"broadcasts":{"remote-settings/monitor_changes":"\"1000\""},"code":200}`)
@@ -157,13 +159,13 @@ func TestChangesetReadOncePerChange(t *testing.T) {
 	f.ok("PUT", "/v1/buckets/main", "{}")
 	f.ok("PUT", "/v1/buckets/main/collections/a", "{}")
 	f.ok("POST", "/v1/buckets/main/collections/a/records", `{"data":{"n":1}}`)
-	src := &countingSource{Source: DocstoreSource{Store: f.store}}
+	src := &countingSource{Source: docstore.ChangeSource{Store: f.store}}
 	state, err := NewState(src, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer state.Close()
-	f.h, _ = NewHandler(DefaultConfig(), state, DocstoreAccess{Handler: f.api}, nil)
+	f.h, _ = NewHandler(DefaultConfig(), state, docstore.ChangeAccess{Handler: f.api}, nil)
 	cs := "/v1/buckets/main/collections/a/changeset?_expected=1"
 
 	first := f.do("GET", cs, "")
@@ -250,12 +252,12 @@ func TestChangesetBackendError(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
 	f.ok("PUT", "/v1/buckets/main", "{}")
 	f.ok("PUT", "/v1/buckets/main/collections/a", "{}")
-	state, err := NewState(failingSource{DocstoreSource{Store: f.store}}, 0, nil)
+	state, err := NewState(failingSource{docstore.ChangeSource{Store: f.store}}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer state.Close()
-	f.h, _ = NewHandler(DefaultConfig(), state, DocstoreAccess{Handler: f.api}, nil)
+	f.h, _ = NewHandler(DefaultConfig(), state, docstore.ChangeAccess{Handler: f.api}, nil)
 	w := f.do("GET", "/v1/buckets/main/collections/a/changeset?_expected=1", "")
 	expect(t, w, 503, `{"code":503,"errno":201,"error":"Service Unavailable","message":"Service temporary unavailable due to overloading or maintenance, please retry later."}`)
 	if w.Header().Get("Retry-After") != "3" {
@@ -269,17 +271,17 @@ func TestChangesetBackendError(t *testing.T) {
 // deletions, a metadata change and the collection's re-creation.
 func TestChangesetMergeIsExact(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
-	src := &countingSource{Source: DocstoreSource{Store: f.store}}
+	src := &countingSource{Source: docstore.ChangeSource{Store: f.store}}
 	state, err := NewState(src, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer state.Close()
 	f.state = state
-	f.h, _ = NewHandler(DefaultConfig(), state, DocstoreAccess{Handler: f.api}, nil)
+	f.h, _ = NewHandler(DefaultConfig(), state, docstore.ChangeAccess{Handler: f.api}, nil)
 	f.ok("PUT", "/v1/buckets/main", "{}")
 	f.ok("PUT", "/v1/buckets/main/collections/a", "{}")
-	k := Key{"main", "a"}
+	k := Key{Bucket: "main", Collection: "a"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	records := "/v1/buckets/main/collections/a/records/"
 	for i := range 600 {

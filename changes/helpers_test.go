@@ -39,12 +39,12 @@ func newFixtureOn(t testing.TB, engine docstore.Engine, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, err := NewState(DocstoreSource{Store: store}, 0, nil)
+	state, err := NewState(docstore.ChangeSource{Store: store}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(state.Close)
-	h, err := NewHandler(cfg, state, DocstoreAccess{Handler: api}, nil)
+	h, err := NewHandler(cfg, state, docstore.ChangeAccess{Handler: api}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package changes
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // monitorMetadataHead starts every monitor changeset body.
@@ -15,12 +17,12 @@ const monitorMetadataHead = `{"metadata":{"bucket":"monitor"},"timestamp":`
 func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, ps params) {
 	q, err := parseChangesetQuery(ps)
 	if err != nil {
-		h.sendError(w, r, exposeDefault, err)
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return
 	}
 	if h.quotedExpected(w, r, ps, q.expected) ||
-		h.staleExpected(w, r, ps, exposeDefault) ||
-		h.oldSince(w, r, ps, monitorChangesetPath, exposeDefault) {
+		h.staleExpected(w, r, ps, kinto.ExposeDefault) ||
+		h.oldSince(w, r, ps, monitorChangesetPath, kinto.ExposeDefault) {
 		return
 	}
 	view := h.monitorFor(r)
@@ -37,7 +39,7 @@ func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, 
 	head := strconv.AppendInt([]byte(monitorMetadataHead), timestamp, 10)
 	head = append(head, `,"changes":[`...)
 	changes := h.selectMonitor(view, q, h.cfg.boundLimit(q))
-	h.send(w, r, http.StatusOK, exposeDefault, head, changes, []byte("]}"))
+	h.send(w, r, http.StatusOK, kinto.ExposeDefault, head, changes, []byte("]}"))
 }
 
 // selectMonitor returns the entries a monitor changeset lists, rendered:

@@ -3,6 +3,8 @@ package changes
 import (
 	"reflect"
 	"testing"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 func TestChangesParamsParse(t *testing.T) {
@@ -81,7 +83,7 @@ func TestChangesPythonRepr(t *testing.T) {
 
 // pyIntString is str(int(s)), or "" when int() fails.
 func pyIntString(s string) string {
-	n, ok := pyInt(s)
+	n, ok := kinto.PyInt(s)
 	if !ok {
 		return ""
 	}

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // entryFields are the monitor entries' fields besides id and
@@ -23,15 +23,15 @@ var entryFields = []string{"host", "bucket", "collection"}
 // entries, public, where a matching If-None-Match gets 200 and an empty
 // list instead of a 304 (CDNs do not cache 304s).
 func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params) {
-	expose := exposePluralRead
+	expose := kinto.ExposePluralRead
 	if r.Method == http.MethodHead {
-		expose = exposePluralHead
+		expose = kinto.ExposePluralHead
 	}
 	// The reference checks these before validating anything.
 	if h.staleExpected(w, r, ps, expose) || h.oldSince(w, r, ps, monitorRecordsPath, expose) {
 		return
 	}
-	prec, err := docstore.ParsePreconditions(r.Header)
+	prec, err := kinto.ParsePreconditions(r.Header)
 	if err != nil {
 		h.sendError(w, r, expose, err)
 		return
@@ -46,8 +46,8 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 	if timestamp == 0 {
 		timestamp = h.nowMillis()
 	}
-	if prec.FailedOnList(timestamp) && !prec.NotModified(timestamp) {
-		e := docstore.NewError(http.StatusPreconditionFailed, docstore.ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+	if prec.Failed(true, timestamp) && !prec.NotModified(timestamp) {
+		e := kinto.ModifiedMeanwhile()
 		e.WithHeader("ETag", etag(timestamp)).WithHeader("Last-Modified", httpDate(timestamp))
 		h.sendError(w, r, expose, e)
 		return
@@ -88,7 +88,7 @@ func (h *Handler) parseListQuery(values url.Values) (*query.Query, error) {
 	})
 	var qe *query.Error
 	if errors.As(err, &qe) {
-		return nil, docstore.QueryError(qe)
+		return nil, qe.Kinto()
 	}
 	return q, err
 }

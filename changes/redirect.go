@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // These answers keep the number of distinct monitor URLs small, so a CDN
@@ -19,7 +19,7 @@ func rawInt(ps params, name, fallback string) (*big.Int, bool) {
 	if !ok {
 		v = fallback
 	}
-	return pyInt(strings.Trim(v, `"`))
+	return kinto.PyInt(strings.Trim(v, `"`))
 }
 
 // staleExpected answers 204 when 0 < _expected < _since: the client asks
@@ -66,7 +66,7 @@ func (h *Handler) quotedExpected(w http.ResponseWriter, r *http.Request, ps para
 	if unquoted == expected {
 		return false
 	}
-	h.redirect(w, r, monitorChangesetPath, ps.with("_expected", unquoted), exposeDefault)
+	h.redirect(w, r, monitorChangesetPath, ps.with("_expected", unquoted), kinto.ExposeDefault)
 	return true
 }
 
@@ -85,7 +85,7 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, 
 	if len(ps) > 0 {
 		location += "?" + ps.encode()
 	}
-	ct, body := docstore.RedirectBody(r.Header.Get("Accept"), location)
+	ct, body := kinto.RedirectBody(r.Header.Get("Accept"), location)
 	w.Header().Set("Location", location)
 	w.Header().Set("Content-Type", ct)
 	h.send(w, r, http.StatusTemporaryRedirect, expose, body)

@@ -20,7 +20,7 @@ func snapshotOf(g *Registry) []SnapshotEntry {
 
 func TestChangesRegistryTimestamps(t *testing.T) {
 	g := NewRegistry()
-	a, b := Key{"main", "a"}, Key{"main", "b"}
+	a, b := Key{Bucket: "main", Collection: "a"}, Key{Bucket: "main", Collection: "b"}
 	if fresh, _ := g.Apply(rec("main", "a", 10)); !fresh {
 		t.Fatal("first records timestamp not reported fresh")
 	}
@@ -46,7 +46,7 @@ func TestChangesRegistryTimestamps(t *testing.T) {
 	}
 	g.Apply(rec("other", "x", 40))
 	g.Apply(Event{Kind: KindBucket, Bucket: "main", Deleted: true})
-	if got := snapshotOf(g); len(got) != 1 || got[0].Key != (Key{"other", "x"}) {
+	if got := snapshotOf(g); len(got) != 1 || got[0].Key != (Key{Bucket: "other", Collection: "x"}) {
 		t.Fatalf("after bucket deletion: %v", got)
 	}
 }
@@ -57,7 +57,7 @@ func TestChangesRegistryTimestamps(t *testing.T) {
 // something happened to the collection meanwhile.
 func TestChangesRegistryLateEventAfterDeletion(t *testing.T) {
 	g := NewRegistry()
-	k := Key{"main", "a"}
+	k := Key{Bucket: "main", Collection: "a"}
 	g.Apply(rec("main", "a", 10))
 	g.Apply(Event{Kind: KindCollection, Bucket: "main", Collection: "a", Deleted: true})
 	fresh, st := g.Apply(rec("main", "a", 11))
@@ -80,7 +80,7 @@ func TestChangesRegistryLateEventAfterDeletion(t *testing.T) {
 
 func TestChangesRegistryLearnAndLoad(t *testing.T) {
 	g := NewRegistry()
-	k := Key{"main", "a"}
+	k := Key{Bucket: "main", Collection: "a"}
 	st := g.Stamp(k)
 	g.Learn(k, st, 10, 5)
 	if r, m := g.Lookup(k); r != 10 || m != 5 {
@@ -96,10 +96,10 @@ func TestChangesRegistryLearnAndLoad(t *testing.T) {
 	// A deletion during a load refuses it.
 	st = g.DeletionStamp()
 	g.Apply(Event{Kind: KindBucket, Bucket: "x", Deleted: true})
-	if g.Load(map[Key]int64{{"x", "y"}: 3}, st) {
+	if g.Load(map[Key]int64{{Bucket: "x", Collection: "y"}: 3}, st) {
 		t.Fatal("load accepted across a deletion")
 	}
-	if !g.Load(map[Key]int64{{"x", "y"}: 3, k: 1}, g.DeletionStamp()) {
+	if !g.Load(map[Key]int64{{Bucket: "x", Collection: "y"}: 3, k: 1}, g.DeletionStamp()) {
 		t.Fatal("load refused")
 	}
 	if r, _ := g.Lookup(k); r != 10 {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // CouchDB pull replication: besides _changes and GET {db}/ (feed.go),
@@ -78,7 +78,7 @@ type Replicators interface {
 	Owner(r *http.Request) (string, error)
 	// CanWrite returns nil when the caller may write the collection's
 	// records, else the error to answer (401 or 403 as a
-	// *docstore.Error).
+	// *kinto.Error).
 	CanWrite(r *http.Request, key Key) error
 }
 
@@ -132,11 +132,11 @@ func (h *Handler) serveReplication(w http.ResponseWriter, r *http.Request, rt ro
 // headers and message), so that replicators read the status and reason
 // they know; other failures are Kinto's 503.
 func (h *Handler) sendCouchError(w http.ResponseWriter, r *http.Request, err error) {
-	var ke *docstore.Error
+	var ke *kinto.Error
 	if errors.As(err, &ke) {
 		name := map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden", http.StatusNotFound: "not_found"}[ke.Code]
 		if name == "" {
-			h.sendError(w, r, exposeDefault, err)
+			h.sendError(w, r, kinto.ExposeDefault, err)
 			return
 		}
 		for k, v := range ke.Header() {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // allDocsRequest is what GET|POST {db}/_all_docs asks.
@@ -202,7 +204,7 @@ func (ar *allDocsRequest) appendKeyRows(b []byte, byID map[string]feedRow) []byt
 		row, ok := byID[key]
 		if !ok {
 			b = append(b, `{"key":`...)
-			b = appendFeedString(b, key)
+			b = kinto.AppendJSONString(b, key)
 			b = append(b, `,"error":"not_found"}`...)
 			continue
 		}
@@ -219,9 +221,9 @@ func (ar *allDocsRequest) appendKeyRows(b []byte, byID map[string]feedRow) []byt
 func (ar *allDocsRequest) appendRow(b []byte, row feedRow) []byte {
 	rev := revOf(row.id, row.lm)
 	b = append(b, `{"id":`...)
-	b = appendFeedString(b, row.id)
+	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"key":`...)
-	b = appendFeedString(b, row.id)
+	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"value":{"rev":"`...)
 	b = append(b, rev...)
 	b = append(b, '"')

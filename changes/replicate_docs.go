@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // docWant is a document a replicator asks for: its id and, optionally,
@@ -114,12 +116,12 @@ func appendReplicaDoc(b []byte, row feedRow, rev string, revs bool) []byte {
 // appendMissing renders a bulk_get error for a revision we do not have.
 func appendMissing(b []byte, id, rev string) []byte {
 	b = append(b, `{"error":{"id":`...)
-	b = appendFeedString(b, id)
+	b = kinto.AppendJSONString(b, id)
 	b = append(b, `,"rev":`...)
 	if rev == "" {
 		b = append(b, `"undefined"`...)
 	} else {
-		b = appendFeedString(b, rev)
+		b = kinto.AppendJSONString(b, rev)
 	}
 	return append(b, `,"error":"not_found","reason":"missing"}}`...)
 }
@@ -177,7 +179,7 @@ func (h *Handler) serveBulkGet(w http.ResponseWriter, r *http.Request, src feedS
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendFeedString(b, d.id)
+		b = kinto.AppendJSONString(b, d.id)
 		b = append(b, `,"docs":[`...)
 		row, have := found[d.id]
 		if rev, ok := pick(d, row, have, latest); ok {
@@ -304,7 +306,7 @@ func (h *Handler) serveOpenRevs(w http.ResponseWriter, r *http.Request, wants []
 // have.
 func appendMissingRev(b []byte, rev string) []byte {
 	b = append(b, `{"missing":`...)
-	b = appendFeedString(b, rev)
+	b = kinto.AppendJSONString(b, rev)
 	return append(b, '}')
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Checkpoints live in _local/{id} of the database replicated from
@@ -160,9 +162,9 @@ func (c *localCall) delete() {
 // answer is CouchDB's {"ok":true,"id","rev"}.
 func (c *localCall) answer(status int, rev string) {
 	b := []byte(`{"ok":true,"id":`)
-	b = appendFeedString(b, c.docID())
+	b = kinto.AppendJSONString(b, c.docID())
 	b = append(b, `,"rev":`...)
-	b = appendFeedString(b, rev)
+	b = kinto.AppendJSONString(b, rev)
 	c.h.sendJSON(c.w, c.r, status, append(b, "}\n"...))
 }
 

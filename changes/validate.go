@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // The changeset querystring schema of the reference plugin
@@ -47,9 +47,9 @@ type changesetQuery struct {
 // first while the details keep the schema's order.
 func parseChangesetQuery(ps params) (changesetQuery, error) {
 	var q changesetQuery
-	var details []docstore.ValidationDetail
+	var details []kinto.ValidationDetail
 	fail := func(name, description string) {
-		details = append(details, docstore.ValidationDetail{Location: "querystring", Name: name, Description: description})
+		details = append(details, kinto.ValidationDetail{Location: "querystring", Name: name, Description: description})
 	}
 	if v, ok := stringParam(ps, "_since", fail); ok {
 		q.since, q.hasSince = parseSince(v, fail)
@@ -65,8 +65,8 @@ func parseChangesetQuery(ps params) (changesetQuery, error) {
 	if len(details) == 0 {
 		return q, nil
 	}
-	first := slices.MinFunc(details, func(a, b docstore.ValidationDetail) int { return strings.Compare(a.Name, b.Name) })
-	e := docstore.Invalid(first)
+	first := slices.MinFunc(details, func(a, b kinto.ValidationDetail) int { return strings.Compare(a.Name, b.Name) })
+	e := kinto.Invalid(first)
 	e.Details = details
 	return q, e
 }
@@ -113,7 +113,7 @@ func parseLimit(ps params, fail func(name, description string)) (int64, bool) {
 	default:
 		text = values[0]
 	}
-	n, ok := pyInt(text)
+	n, ok := kinto.PyInt(text)
 	if !ok || len(values) > 1 {
 		fail("_limit", `"`+text+`" is not a number`)
 		return 0, false

@@ -3,7 +3,7 @@ package changes
 import (
 	"testing"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // TestChangesetQueryValidation mirrors the reference's
@@ -57,7 +57,7 @@ func TestChangesetQueryValidation(t *testing.T) {
 		case err == nil:
 			t.Errorf("%s: accepted, want 400", tt.query)
 		case tt.body != "400":
-			if got := string(err.(*docstore.Error).Body()); got != tt.body {
+			if got := string(err.(*kinto.Error).Body()); got != tt.body {
 				t.Errorf("%s:\n got %s\nwant %s", tt.query, got, tt.body)
 			}
 		}

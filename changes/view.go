@@ -2,7 +2,6 @@ package changes
 
 import (
 	"crypto/md5"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,7 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/changegate/changegate/cache"
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // historySize bounds how many monitor timestamps a view remembers (see
@@ -82,7 +82,7 @@ func prefixes(uris []string) []string {
 
 // monitored reports whether the view lists collection k.
 func (v *monitorView) monitored(k Key) bool {
-	uri := k.uri()
+	uri := k.URI()
 	return hasAnyPrefix(uri, v.include) && !hasAnyPrefix(uri, v.exclude)
 }
 
@@ -164,11 +164,11 @@ func (v *monitorView) appendEntry(b []byte, e SnapshotEntry) []byte {
 	b = append(b, `","last_modified":`...)
 	b = strconv.AppendInt(b, e.Timestamp, 10)
 	b = append(b, `,"bucket":`...)
-	b = appendJSONString(b, e.Bucket)
+	b = kinto.AppendJSONString(b, e.Bucket)
 	b = append(b, `,"collection":`...)
-	b = appendJSONString(b, e.Collection)
+	b = kinto.AppendJSONString(b, e.Collection)
 	b = append(b, `,"host":`...)
-	b = appendJSONString(b, v.host)
+	b = kinto.AppendJSONString(b, v.host)
 	return append(b, '}')
 }
 
@@ -186,18 +186,8 @@ func (v *monitorView) entryID(k Key) string {
 // EntryID is the id of a collection's monitor entry: the UUID spelling
 // of md5(httpHost + "/buckets/{bid}/collections/{cid}").
 func EntryID(httpHost, bucket, collection string) string {
-	sum := md5.Sum([]byte(httpHost + Key{Bucket: bucket, Collection: collection}.uri()))
+	sum := md5.Sum([]byte(httpHost + Key{Bucket: bucket, Collection: collection}.URI()))
 	return uuid.UUID(sum).String()
-}
-
-// appendJSONString appends s as a JSON string, without Go's escaping of
-// HTML characters (the reference does not escape them).
-func appendJSONString(b []byte, s string) []byte {
-	var sb strings.Builder
-	e := json.NewEncoder(&sb)
-	e.SetEscapeHTML(false)
-	_ = e.Encode(s)
-	return append(b, strings.TrimSuffix(sb.String(), "\n")...)
 }
 
 // entryJSON is entry i's rendered JSON.

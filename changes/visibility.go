@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // The monitor lists, by default, only the collections its caller may
@@ -183,7 +183,7 @@ func (h *Handler) anonymousMonitor(base *monitorRender) *monitorRender {
 // denied reports a permission answer (401, 403, or 404 for a collection
 // that is gone) rather than a failure.
 func denied(err error) bool {
-	var ke *docstore.Error
+	var ke *kinto.Error
 	if !errors.As(err, &ke) {
 		return false
 	}

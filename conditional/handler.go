@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
 
@@ -47,10 +47,10 @@ type Handler struct {
 
 var (
 	errPreconditionRequired = &render.Error{Status: http.StatusPreconditionRequired,
-		Errno:   docstore.ErrnoMissingParameters,
+		Errno:   kinto.ErrnoMissingParameters,
 		Message: "This request must be conditional: send If-Match with the ETag you read, or If-None-Match: * to create."}
 	errPreconditionFailed = &render.Error{Status: http.StatusPreconditionFailed,
-		Errno: docstore.ErrnoModifiedMeanwhile, Message: "Resource was modified meanwhile"}
+		Errno: kinto.ErrnoModifiedMeanwhile, Message: "Resource was modified meanwhile"}
 )
 
 // Serve runs the middleware around next.

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
 
@@ -65,7 +65,7 @@ func (m *MethodOverride) Serve(w http.ResponseWriter, r *http.Request, next func
 func (m *MethodOverride) duplicate(name string) *render.Error {
 	desc := name + " must be sent once"
 	return &render.Error{Status: http.StatusBadRequest, Message: desc,
-		Param: &docstore.ValidationDetail{Location: "header", Name: name, Description: desc}}
+		Param: &kinto.ValidationDetail{Location: "header", Name: name, Description: desc}}
 }
 
 func (m *MethodOverride) refusal(name, method string, allow []string) *render.Error {
@@ -74,5 +74,5 @@ func (m *MethodOverride) refusal(name, method string, allow []string) *render.Er
 		desc = name + " is only honoured on POST, not " + method
 	}
 	return &render.Error{Status: http.StatusBadRequest, Message: desc,
-		Param: &docstore.ValidationDetail{Location: "header", Name: name, Description: desc}}
+		Param: &kinto.ValidationDetail{Location: "header", Name: name, Description: desc}}
 }

@@ -3,6 +3,8 @@ package docstore
 import (
 	"context"
 	"net/http"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // This file is the access seam for the modules in front of the docstore
@@ -52,7 +54,7 @@ func (h *Handler) CanReadCollection(ctx context.Context, c *Caller, bucket, coll
 			return err
 		}
 		if obj == nil {
-			return NewError(http.StatusNotFound, ErrnoMissingResource, "The resource you are looking for could not be found.")
+			return kinto.UnknownPath()
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -62,7 +63,7 @@ func (h *Handler) accountsEndpoint(ctx context.Context, req *request, r ref) *re
 // for batch sub-requests).
 func (h *Handler) serveAccount(o *op, req *request, r ref, touched *[]string) (*response, error) {
 	resp, err := h.routeAccount(o, req, r, touched)
-	if ke, ok := err.(*Error); ok {
+	if ke, ok := err.(*kinto.Error); ok {
 		resp, err = errorResponse(ke), nil
 	}
 	if err != nil {
@@ -80,7 +81,7 @@ func (h *Handler) routeAccount(o *op, req *request, r ref, touched *[]string) (*
 	if err != nil {
 		return nil, err
 	}
-	prec, _ := parsePreconditions(req.header)
+	prec, _ := kinto.ParsePreconditions(req.header)
 	a := &accountCall{call: &call{request: req, r: r, prec: prec, id: id},
 		admin: id.holds(h.cfg.Accounts.WritePrincipals), touched: touched}
 	a.self, _ = strings.CutPrefix(req.userID, accountPrefix)
@@ -97,7 +98,7 @@ func (h *Handler) routeAccount(o *op, req *request, r ref, touched *[]string) (*
 		return h.listAccounts(o, a)
 	}
 	if !accountIDPattern.MatchString(r.ID) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	if a.existing, err = o.get(r); err != nil {
 		return nil, err
@@ -200,10 +201,10 @@ func (h *Handler) putAccount(o *op, a *accountCall, posted bool) (*response, err
 func (h *Handler) postAccount(o *op, a *accountCall) (*response, error) {
 	v := gjson.GetBytes(a.body, "data.id")
 	if v.Type != gjson.String {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "data.id", Description: "data.id in body: Required"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.id", Description: "data.id in body: Required"})
 	}
 	if !accountIDPattern.MatchString(v.Str) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	a.r = a.r.withID(v.Str)
 	var err error
@@ -230,7 +231,7 @@ func (h *Handler) patchAccount(o *op, a *accountCall) (*response, error) {
 		return nil, err
 	}
 	if p.Data == nil && p.Permissions == nil {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "data", Description: "Provide at least one of data or permissions"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data", Description: "Provide at least one of data or permissions"})
 	}
 	changes, err := h.hashPassword(p.Data, false)
 	if err != nil {
@@ -259,7 +260,7 @@ func (a *accountCall) ownAccountOnly() error {
 	if a.admin || a.id.anonymous() || a.self == a.r.ID {
 		return nil
 	}
-	return Invalid(ValidationDetail{Location: "body", Name: "data.id", Description: "Username and account ID do not match."})
+	return kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.id", Description: "Username and account ID do not match."})
 }
 
 // saveAccount stores the account; the account itself, not whoever wrote
@@ -277,19 +278,19 @@ func (h *Handler) hashPassword(data []byte, required bool) ([]byte, error) {
 	raw := findMember(ms, "password")
 	if raw == nil {
 		if required {
-			return nil, Invalid(ValidationDetail{Location: "body", Name: "data.password", Description: "Required"})
+			return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.password", Description: "Required"})
 		}
 		return data, nil
 	}
 	pw := gjson.ParseBytes(raw)
 	if pw.Type != gjson.String {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "data.password", Description: pw.Raw + " is not a string: {'password': ''}"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.password", Description: pw.Raw + " is not a string: {'password': ''}"})
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(pw.Str), h.cfg.Accounts.BcryptCost)
 	if err != nil {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "data.password", Description: err.Error()})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.password", Description: err.Error()})
 	}
-	return buildObject(setMember(ms, "password", appendJSONString(nil, string(hash)))), nil
+	return buildObject(setMember(ms, "password", kinto.AppendJSONString(nil, string(hash)))), nil
 }
 
 // visibleAccounts are the ids of the accounts a list shows the caller:

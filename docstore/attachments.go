@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/google/uuid"
 	"github.com/tidwall/gjson"
 )
@@ -45,7 +46,7 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 	case http.MethodPost:
 		var err error
 		if up, err = h.parseUpload(req, r); err != nil {
-			return errorResponse(AsError(err))
+			return errorResponse(kinto.AsError(err))
 		}
 		dir := h.cfg.Attachments.dir(r.Bucket, r.Collection)
 		if err := writeFile(dir, up.fileName, up.content); err != nil {
@@ -85,7 +86,7 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 // attachment inside o's transaction.
 func (h *Handler) serveAttachmentWrite(o *op, req *request, r ref, up *upload) (*response, error) {
 	resp, err := h.attachmentWrite(o, req, r, up)
-	if ke, ok := err.(*Error); ok {
+	if ke, ok := err.(*kinto.Error); ok {
 		resp, err = errorResponse(ke), nil
 	}
 	return resp, err
@@ -98,7 +99,7 @@ func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*resp
 		return nil, err
 	}
 	if !validID(r.ID) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	existing, err := o.get(r)
 	if err != nil {
@@ -147,7 +148,7 @@ func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*resp
 	if _, err := o.save(r, data, perms, req.principal()); err != nil {
 		return nil, err
 	}
-	link := buildObject([]member{{key: "record_uri", val: appendJSONString(nil, r.uri())}})
+	link := buildObject([]member{{key: "record_uri", val: kinto.AppendJSONString(nil, r.uri())}})
 	if err := o.tx.Put(CollectionURI(r.Bucket, r.Collection), KindAttachment, &Object{ID: up.fileName, LastModified: 1, Data: link}); err != nil {
 		return nil, err
 	}
@@ -203,10 +204,10 @@ func (h *Handler) parseUpload(req *request, r ref) (*upload, error) {
 	cfg := h.cfg.Attachments
 	mt, params, err := mime.ParseMediaType(req.header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, NewError(http.StatusBadRequest, ErrnoInvalidParameters, "Content-Type should be multipart/form-data")
+		return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidParameters, "Content-Type should be multipart/form-data")
 	}
 	if params["boundary"] == "" {
-		return nil, NewError(http.StatusBadRequest, ErrnoInvalidParameters, "Invalid boundary in multipart form: ''")
+		return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidParameters, "Invalid boundary in multipart form: ''")
 	}
 	mr := multipart.NewReader(bytes.NewReader(req.body), params["boundary"])
 	up := &upload{}
@@ -218,28 +219,28 @@ func (h *Handler) parseUpload(req *request, r ref) (*upload, error) {
 			break
 		}
 		if err != nil {
-			return nil, NewError(http.StatusBadRequest, ErrnoInvalidParameters, "Invalid multipart form: "+err.Error())
+			return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidParameters, "Invalid multipart form: "+err.Error())
 		}
 		value, err := io.ReadAll(part)
 		if err != nil {
-			return nil, NewError(http.StatusBadRequest, ErrnoInvalidParameters, "Invalid multipart form: "+err.Error())
+			return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidParameters, "Invalid multipart form: "+err.Error())
 		}
 		switch name := part.FormName(); name {
 		case "attachment":
 			file, fileContent = part, value
 		case "data", "permissions":
 			if part.FileName() != "" {
-				return nil, NewError(http.StatusBadRequest, ErrnoInvalidPostedData, "body: '"+name+"' field should be passed as form data, not files")
+				return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidPostedData, "body: '"+name+"' field should be passed as form data, not files")
 			}
 			if err := up.setField(name, value); err != nil {
 				return nil, err
 			}
 		default:
-			return nil, NewError(http.StatusBadRequest, ErrnoInvalidPostedData, "body: '"+name+"' not in ('data', 'permissions')")
+			return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidPostedData, "body: '"+name+"' not in ('data', 'permissions')")
 		}
 	}
 	if file == nil {
-		return nil, NewError(http.StatusBadRequest, ErrnoInvalidPostedData, "Attachment missing.")
+		return nil, kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidPostedData, "Attachment missing.")
 	}
 	return up, up.setFile(cfg, r, file.FileName(), file.Header.Get("Content-Type"), fileContent)
 }
@@ -247,7 +248,7 @@ func (h *Handler) parseUpload(req *request, r ref) (*upload, error) {
 // setField reads the data or permissions form field.
 func (up *upload) setField(name string, value []byte) error {
 	if !json.Valid(value) {
-		return NewError(http.StatusBadRequest, ErrnoInvalidPostedData, "body: "+name+" is not valid JSON")
+		return kinto.NewError(http.StatusBadRequest, kinto.ErrnoInvalidPostedData, "body: "+name+" is not valid JSON")
 	}
 	if name == "data" {
 		if !isObject(value) {
@@ -271,7 +272,7 @@ func (up *upload) setField(name string, value []byte) error {
 // filename, location, hash, mimetype, size, and original when gzipped.
 func (up *upload) setFile(cfg *AttachmentsConfig, r ref, name, mediaType string, content []byte) error {
 	invalid := func(msg string) error {
-		return Invalid(ValidationDetail{Location: "body", Description: msg, Nameless: true})
+		return kinto.Invalid(kinto.ValidationDetail{Location: "body", Description: msg, Nameless: true})
 	}
 	if name == "" {
 		return invalid("Filename is required.")
@@ -316,13 +317,13 @@ func (up *upload) setFile(cfg *AttachmentsConfig, r ref, name, mediaType string,
 // (no location for an original).
 func fileMeta(name, location, mediaType string, content []byte) []byte {
 	sum := sha256.Sum256(content)
-	ms := []member{{key: "filename", val: appendJSONString(nil, name)}}
+	ms := []member{{key: "filename", val: kinto.AppendJSONString(nil, name)}}
 	if location != "" {
-		ms = append(ms, member{key: "location", val: appendJSONString(nil, location)})
+		ms = append(ms, member{key: "location", val: kinto.AppendJSONString(nil, location)})
 	}
 	return buildObject(append(ms,
-		member{key: "hash", val: appendJSONString(nil, hex.EncodeToString(sum[:]))},
-		member{key: "mimetype", val: appendJSONString(nil, mediaType)},
+		member{key: "hash", val: kinto.AppendJSONString(nil, hex.EncodeToString(sum[:]))},
+		member{key: "mimetype", val: kinto.AppendJSONString(nil, mediaType)},
 		member{key: "size", val: strconv.AppendInt(nil, int64(len(content)), 10)}))
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/google/uuid"
 )
 
@@ -114,15 +115,15 @@ func (o *op) identify(userID string) (*identity, error) {
 
 // errUnauthorized is the answer to a request that is not allowed: 401
 // when anonymous (with the basicauth challenge), 403 otherwise.
-func (h *Handler) errUnauthorized(id *identity) *Error {
+func (h *Handler) errUnauthorized(id *identity) *kinto.Error {
 	if id.anonymous() {
-		e := NewError(http.StatusUnauthorized, ErrnoMissingAuthToken, "Please authenticate yourself to use this endpoint.")
+		e := kinto.NewError(http.StatusUnauthorized, kinto.ErrnoMissingAuthToken, "Please authenticate yourself to use this endpoint.")
 		if h.cfg.BasicAuth {
 			e.WithHeader("WWW-Authenticate", `Basic realm="Realm"`)
 		}
 		return e
 	}
-	return NewError(http.StatusForbidden, ErrnoForbidden, "This user cannot access this resource.")
+	return kinto.NewError(http.StatusForbidden, kinto.ErrnoForbidden, "This user cannot access this resource.")
 }
 
 // userInfo is the "user" member of GET /v1/.

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // batchMethods are the methods a sub-request may use (Kinto's
@@ -51,7 +53,7 @@ func (h *Handler) batch(ctx context.Context, req *request) *response {
 	}
 	subs, err := h.parseBatch(req.body)
 	if err != nil {
-		return errorResponse(AsError(err))
+		return errorResponse(kinto.AsError(err))
 	}
 	var out []subResponse
 	err = h.store.write(ctx, func(o *op) error {
@@ -95,13 +97,13 @@ func (h *Handler) parseBatch(body []byte) ([]subRequest, error) {
 	var requests []map[string]any
 	raw, ok := top["requests"]
 	if !ok {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "requests", Description: "Required"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "requests", Description: "Required"})
 	}
 	if json.Unmarshal(raw, &requests) != nil {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "requests", Description: `"` + string(raw) + `" is not iterable`})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "requests", Description: `"` + string(raw) + `" is not iterable`})
 	}
 	if len(requests) > h.cfg.BatchMaxRequests {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "requests",
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "requests",
 			Description: fmt.Sprintf("Number of requests is limited to %d", h.cfg.BatchMaxRequests)})
 	}
 	subs := make([]subRequest, len(requests))
@@ -115,7 +117,7 @@ func (h *Handler) parseBatch(body []byte) ([]subRequest, error) {
 			return nil, h.tooDeep()
 		}
 		if strings.Contains(sub.Path, "/batch") {
-			return nil, Invalid(ValidationDetail{Location: "body", Name: "requests",
+			return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "requests",
 				Description: "Recursive call on /batch endpoint is forbidden."})
 		}
 		subs[i] = sub
@@ -144,7 +146,7 @@ func mergeDefaults(r, defaults map[string]any) {
 func validateSub(i int, r map[string]any) (subRequest, error) {
 	field := func(name string) string { return "requests." + strconv.Itoa(i) + "." + name }
 	invalid := func(name, desc string) error {
-		return Invalid(ValidationDetail{Location: "body", Name: field(name), Description: desc})
+		return kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: field(name), Description: desc})
 	}
 	for k := range r {
 		if !slices.Contains([]string{"method", "path", "headers", "body"}, k) {

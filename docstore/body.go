@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // payload is a validated object request body: {"data": {...},
@@ -35,22 +37,22 @@ func parseJSON(body []byte, v any) error {
 }
 
 // notMapping is Colander's answer for a value that should be an object.
-func notMapping(name string, raw []byte) *Error {
+func notMapping(name string, raw []byte) *kinto.Error {
 	desc := `"` + string(compactJSON(raw)) + `" is not a mapping type: Does not implement dict-like functionality.`
-	return Invalid(ValidationDetail{Location: "body", Name: name, Description: desc, Nameless: name == ""})
+	return kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: name, Description: desc, Nameless: name == ""})
 }
 
 // invalidJSON renders a JSON syntax error the way the reference server's
 // parser words it.
-func invalidJSON(se *json.SyntaxError) *Error {
+func invalidJSON(se *json.SyntaxError) *kinto.Error {
 	offset, reason := int64(0), "The document is empty."
 	if se != nil {
 		offset, reason = se.Offset, "Invalid value."
 	}
 	desc := fmt.Sprintf("Invalid JSON: Parse error at offset %d: %s", offset, reason)
-	return Invalid(
-		ValidationDetail{Location: "body", Description: desc},
-		ValidationDetail{Location: "body", Description: "Required"},
+	return kinto.Invalid(
+		kinto.ValidationDetail{Location: "body", Description: desc},
+		kinto.ValidationDetail{Location: "body", Description: "Required"},
 	)
 }
 
@@ -104,7 +106,7 @@ func refuseUnknownKeys(top map[string]json.RawMessage, known ...string) error {
 		quoted[i] = "'" + k + "': " + string(compactJSON(top[k]))
 	}
 	desc := "Unrecognized keys in mapping: \"{" + strings.Join(quoted, ", ") + "}\""
-	return Invalid(ValidationDetail{Location: "body", Description: desc, Nameless: true})
+	return kinto.Invalid(kinto.ValidationDetail{Location: "body", Description: desc, Nameless: true})
 }
 
 // parsePermissions validates {"perm": ["principal", ...]}; a null list
@@ -123,7 +125,7 @@ func parsePermissions(raw json.RawMessage) (Permissions, []string, error) {
 		}
 		var principals []string
 		if err := json.Unmarshal(v, &principals); err != nil {
-			return nil, nil, Invalid(ValidationDetail{Location: "body", Name: "permissions." + name, Description: `"` + string(v) + `" is not iterable`})
+			return nil, nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "permissions." + name, Description: `"` + string(v) + `" is not iterable`})
 		}
 		perms[name] = principals
 	}

@@ -3,6 +3,8 @@ package docstore
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // defaultBucket is the alias of every user's personal bucket.
@@ -50,7 +52,7 @@ func (h *Handler) resolveDefaultBucket(o *op, c *call, r ref) (ref, error) {
 // In a read-only transaction it asks for a write one.
 func (o *op) ensure(r ref, author string) error {
 	if !validID(r.ID) {
-		return Invalid(ValidationDetail{Location: "path", Description: "Invalid " + r.Kind + " id", Nameless: true})
+		return kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid " + r.Kind + " id", Nameless: true})
 	}
 	existing, err := o.get(r)
 	if err != nil || existing != nil {
@@ -76,7 +78,7 @@ func replaceDataID(body []byte, from, to string) []byte {
 	if json.Unmarshal(findMember(dms, "id"), &id) != nil || id != from {
 		return body
 	}
-	dms = setMember(dms, "id", appendJSONString(nil, to))
+	dms = setMember(dms, "id", kinto.AppendJSONString(nil, to))
 	return buildObject(setMember(ms, "data", buildObject(dms)))
 }
 

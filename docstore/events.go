@@ -1,29 +1,15 @@
 package docstore
 
-import "sync"
+import (
+	"sync"
 
-// Event tells subscribers that an object was written. Events are published
-// after the transaction that wrote the object is durable. The events of
-// one transaction arrive in order, but those of concurrent transactions
-// may interleave: keep the highest timestamp seen.
-type Event struct {
-	// Kind of the object written: record, collection, group or bucket.
-	Kind string
-	// Bucket is the bucket the object lives in (or is, for a bucket).
-	Bucket string
-	// Collection is the record's collection, or the collection's own id.
-	Collection string
-	// ID is the object's id; "" when a list timestamp was initialised
-	// without a write (the first read of an empty records list).
-	ID string
-	// Timestamp is the object's new last_modified, which is also the new
-	// timestamp of its list (for records: the collection's records
-	// timestamp).
-	Timestamp int64
-	// Deleted reports a deletion. Deleting a collection or bucket also
-	// removes everything below it, without further events.
-	Deleted bool
-}
+	"github.com/changegate/changegate/kinto"
+)
+
+// Event tells subscribers that an object was written: the change
+// seam's event, published after the transaction that wrote the object is
+// durable.
+type Event = kinto.Event
 
 // Hub fans events out to subscribers. Subscribers are called synchronously
 // by the writer, so they must not block: the `changes` registry updates a

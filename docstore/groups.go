@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // kindMembership indexes group membership: one entry per member principal
@@ -88,11 +90,11 @@ func validateGroup(data json.RawMessage) (json.RawMessage, error) {
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "data.members", Description: string(raw) + " is not a list of strings"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.members", Description: string(raw) + " is not a list of strings"})
 	}
 	for i, m := range list {
 		if strings.HasPrefix(m, "/buckets/") || m == Everyone {
-			return nil, Invalid(ValidationDetail{Location: "body", Name: "data.members." + strconv.Itoa(i),
+			return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data.members." + strconv.Itoa(i),
 				Description: "'" + m + "' is not a valid user ID."})
 		}
 	}

@@ -3,6 +3,8 @@ package docstore
 import (
 	"context"
 	"errors"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // errWouldWrite stops fn at its first write in a read-only transaction:
@@ -21,7 +23,7 @@ func (e *BackendError) Unwrap() error { return e.Err }
 // asBackendError marks an engine error as a storage failure; ErrNotFound,
 // context ends, Kinto errors and the store's own signals pass unchanged.
 func asBackendError(err error) error {
-	var ke *Error
+	var ke *kinto.Error
 	var be *BackendError
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, context.Canceled),

@@ -15,6 +15,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/changegate/changegate/internal/cors"
+	"github.com/changegate/changegate/kinto"
 )
 
 // basicIDCacheSize bounds the basicauth id cache.
@@ -151,7 +152,7 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	p := r.URL.Path
 	if !strings.HasPrefix(p, h.cfg.Prefix) || (len(p) > len(h.cfg.Prefix) && p[len(h.cfg.Prefix)] != '/') {
-		return req, errorResponse(NewError(http.StatusNotFound, ErrnoVersionNotAvailable,
+		return req, errorResponse(kinto.NewError(http.StatusNotFound, kinto.ErrnoVersionNotAvailable,
 			"The requested API version is not available on this server."))
 	}
 	req.path = p[len(h.cfg.Prefix):]
@@ -174,7 +175,7 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 	case errors.As(err, &tooLarge):
 		return req, errorResponse(errTooLarge(limit))
 	case err != nil:
-		return req, errorResponse(Invalid(ValidationDetail{Location: "body", Description: "reading the request body: " + err.Error(), Nameless: true}))
+		return req, errorResponse(kinto.Invalid(kinto.ValidationDetail{Location: "body", Description: "reading the request body: " + err.Error(), Nameless: true}))
 	}
 	if err := h.checkBody(body, req.path == "/batch"); err != nil {
 		return req, errorResponse(err)
@@ -183,8 +184,8 @@ func (h *Handler) readRequest(w http.ResponseWriter, r *http.Request) (*request,
 	return req, nil
 }
 
-func errTooLarge(limit int64) *Error {
-	return NewError(http.StatusRequestEntityTooLarge, ErrnoRequestTooLarge,
+func errTooLarge(limit int64) *kinto.Error {
+	return kinto.NewError(http.StatusRequestEntityTooLarge, kinto.ErrnoRequestTooLarge,
 		"Request body too large (limit "+strconv.FormatInt(limit, 10)+" bytes).")
 }
 
@@ -204,7 +205,7 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.preflight(req)
 	}
 	if h.EndOfService() {
-		return errorResponse(NewError(http.StatusGone, ErrnoServiceDeprecated,
+		return errorResponse(kinto.NewError(http.StatusGone, kinto.ErrnoServiceDeprecated,
 			"The service you are trying to connect no longer exists at this location."))
 	}
 	if resp := redirectSlash(req, h.cfg.Prefix); resp != nil {
@@ -213,7 +214,7 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 	rt, ok := parseRoute(req.path)
 	if !ok {
 		resp := errorResponse(errUnknownPath())
-		resp.expose = exposeUnknownURL
+		resp.expose = kinto.ExposeUnknownURL
 		return resp
 	}
 	switch rt.name {
@@ -241,7 +242,7 @@ func (h *Handler) dispatch(ctx context.Context, req *request) *response {
 		return h.historyEndpoint(ctx, req, rt.name, rt.ref)
 	case "attachment":
 		resp := h.attachmentEndpoint(ctx, req, rt.ref)
-		resp.expose = exposeDefault
+		resp.expose = kinto.ExposeDefault
 		return resp
 	}
 	return h.resource(ctx, req, rt.ref)
@@ -276,12 +277,12 @@ func (h *Handler) resource(ctx context.Context, req *request, r ref) *response {
 // internalError logs err and renders it as Kinto's 500 (or the Kinto
 // error it carries).
 func (h *Handler) internalError(req *request, err error) *response {
-	var ke *Error
+	var ke *kinto.Error
 	if errors.As(err, &ke) {
 		return errorResponse(ke)
 	}
 	if errors.Is(err, context.Canceled) {
-		return errorResponse(NewError(499, ErrnoUndefined, "client closed the request"))
+		return errorResponse(kinto.NewError(499, kinto.ErrnoUndefined, "client closed the request"))
 	}
 	var be *BackendError
 	if errors.As(err, &be) {
@@ -289,17 +290,15 @@ func (h *Handler) internalError(req *request, err error) *response {
 		return errorResponse(h.backendUnavailable())
 	}
 	h.logger.Error("serving request", "method", req.method, "path", req.path, "error", err)
-	e := AsError(err)
+	e := kinto.AsError(err)
 	e.Info = "https://github.com/changegate/changegate/issues/"
 	return errorResponse(e)
 }
 
 // backendUnavailable is Kinto's answer to a storage failure: 503 errno
 // 201, with Retry-After so that clients back off and come back.
-func (h *Handler) backendUnavailable() *Error {
-	return NewError(http.StatusServiceUnavailable, ErrnoBackend,
-		"Service temporary unavailable due to overloading or maintenance, please retry later.").
-		WithHeader("Retry-After", strconv.Itoa(h.cfg.RetryAfterSeconds))
+func (h *Handler) backendUnavailable() *kinto.Error {
+	return kinto.Backend().WithHeader("Retry-After", strconv.Itoa(h.cfg.RetryAfterSeconds))
 }
 
 // checkRequest refuses, before anything is read, what the endpoint
@@ -319,8 +318,8 @@ func (h *Handler) checkRequest(req *request, r ref) *response {
 	if err := checkContentType(req); err != nil {
 		return errorResponse(err)
 	}
-	if _, err := parsePreconditions(req.header); err != nil {
-		return errorResponse(AsError(err))
+	if _, err := kinto.ParsePreconditions(req.header); err != nil {
+		return errorResponse(kinto.AsError(err))
 	}
 	return nil
 }
@@ -343,13 +342,13 @@ func redirectSlash(req *request, prefix string) *response {
 	if q := req.query.Encode(); q != "" {
 		target += "?" + q
 	}
-	ct, body := RedirectBody(req.header.Get("Accept"), target)
+	ct, body := kinto.RedirectBody(req.header.Get("Accept"), target)
 	resp := newResponse(http.StatusTemporaryRedirect, body)
 	resp.header.Set("Content-Type", ct)
 	resp.header.Set("Location", target)
 	resp.header.Set("Cache-Control", "max-age=3600")
 	resp.header.Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
-	resp.expose = exposeUnknownURL
+	resp.expose = kinto.ExposeUnknownURL
 	return resp
 }
 

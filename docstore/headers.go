@@ -8,18 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Access-Control-Expose-Headers lists, as the reference server sends them
-// for each kind of endpoint (transcripts 2, 7, 20, 28, 71).
-const (
-	exposeDefault    = "Backoff, Content-Length, Retry-After, Content-Type, Alert"
-	exposeObjectRead = "Last-Modified, Backoff, Cache-Control, ETag, Pragma, Expires, Content-Length, Retry-After, Content-Type, Alert"
-	exposePluralRead = "Last-Modified, Backoff, Cache-Control, Next-Page, ETag, Pragma, Expires, Content-Length, Retry-After, Content-Type, Alert"
-	exposePluralHead = "Total-Records, Last-Modified, Backoff, Total-Objects, Cache-Control, Next-Page, ETag, Pragma, Expires, Content-Length, Retry-After, Content-Type, Alert"
-	// exposeUnknownURL is what Pyramid's not-found view sends, with no
-	// spaces after the commas.
-	exposeUnknownURL = "Backoff,Retry-After,Alert,Content-Length,Content-Type"
+	"github.com/changegate/changegate/kinto"
 )
 
 // corsAllowHeaders are the request headers a preflight may ask for.
@@ -31,11 +21,10 @@ func (h *Handler) finish(req *request, resp *response) {
 	if resp.body != nil && hd.Get("Content-Type") == "" {
 		hd.Set("Content-Type", "application/json")
 	}
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; ")
+	kinto.SetSecurityHeaders(hd)
 	expose := resp.expose
 	if expose == "" {
-		expose = exposeDefault
+		expose = kinto.ExposeDefault
 	}
 	hd.Set("Access-Control-Expose-Headers", expose)
 	h.setCORSOrigin(req, hd)
@@ -82,7 +71,7 @@ func (h *Handler) setCORSOrigin(req *request, hd http.Header) {
 func (h *Handler) preflight(req *request) *response {
 	resp := newResponse(http.StatusOK, nil)
 	if req.header.Get("Origin") == "" || req.header.Get("Access-Control-Request-Method") == "" {
-		return errorResponse(Invalid(ValidationDetail{Location: "header", Name: "Origin", Description: "this header is mandatory"}))
+		return errorResponse(kinto.Invalid(kinto.ValidationDetail{Location: "header", Name: "Origin", Description: "this header is mandatory"}))
 	}
 	allow := corsAllowHeaders
 	if asked := req.header.Get("Access-Control-Request-Headers"); asked != "" {
@@ -131,7 +120,7 @@ func alertValue(code, message, url string) string {
 
 // checkAccept answers 406 unless the client accepts JSON (Cornice's
 // check, with its message).
-func checkAccept(hd http.Header) *Error {
+func checkAccept(hd http.Header) *kinto.Error {
 	accept := hd.Get("Accept")
 	if accept == "" {
 		return nil
@@ -146,12 +135,12 @@ func checkAccept(hd http.Header) *Error {
 		}
 	}
 	msg := "Accept header should be one of ['application/json']"
-	return InvalidStatus(http.StatusNotAcceptable, ValidationDetail{Location: "header", Name: "Accept", Description: msg})
+	return kinto.InvalidStatus(http.StatusNotAcceptable, kinto.ValidationDetail{Location: "header", Name: "Accept", Description: msg})
 }
 
 // checkContentType answers 415 when a body comes with a type we do not
 // parse. A missing Content-Type is taken as JSON.
-func checkContentType(req *request) *Error {
+func checkContentType(req *request) *kinto.Error {
 	ct := req.header.Get("Content-Type")
 	if len(req.body) == 0 || ct == "" {
 		return nil
@@ -167,7 +156,7 @@ func checkContentType(req *request) *Error {
 		}
 	}
 	msg := "Content-Type header should be one of ['" + strings.Join(allowed, "', '") + "']"
-	return InvalidStatus(http.StatusUnsupportedMediaType, ValidationDetail{Location: "header", Name: "Content-Type", Description: msg})
+	return kinto.InvalidStatus(http.StatusUnsupportedMediaType, kinto.ValidationDetail{Location: "header", Name: "Content-Type", Description: msg})
 }
 
 // httpDate formats a Kinto timestamp as an HTTP date (seconds truncated,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/google/uuid"
 )
 
@@ -131,26 +132,26 @@ func historyEntry(r ref, obj *Object, existed bool, actor, id string, ts int64) 
 	}
 	user := []byte("null")
 	if actor != "" {
-		user = appendJSONString(nil, actor)
+		user = kinto.AppendJSONString(nil, actor)
 	}
 	ms := []member{
-		{key: "date", val: appendJSONString(nil, pythonISODate(time.Now()))},
+		{key: "date", val: kinto.AppendJSONString(nil, pythonISODate(time.Now()))},
 		{key: "target", val: buildObject([]member{{key: "data", val: data}, {key: "permissions", val: permsJSON}})},
-		{key: "action", val: appendJSONString(nil, action)},
-		{key: "uri", val: appendJSONString(nil, r.uri())},
+		{key: "action", val: kinto.AppendJSONString(nil, action)},
+		{key: "uri", val: kinto.AppendJSONString(nil, r.uri())},
 		{key: "user_id", val: user},
-		{key: "resource_name", val: appendJSONString(nil, r.Kind)},
+		{key: "resource_name", val: kinto.AppendJSONString(nil, r.Kind)},
 	}
 	switch r.Kind {
 	case KindBucket:
-		ms = append(ms, member{key: "bucket_id", val: appendJSONString(nil, r.ID)})
+		ms = append(ms, member{key: "bucket_id", val: kinto.AppendJSONString(nil, r.ID)})
 	case KindRecord:
-		ms = append(ms, member{key: "collection_id", val: appendJSONString(nil, r.Collection)},
-			member{key: "record_id", val: appendJSONString(nil, r.ID)})
+		ms = append(ms, member{key: "collection_id", val: kinto.AppendJSONString(nil, r.Collection)},
+			member{key: "record_id", val: kinto.AppendJSONString(nil, r.ID)})
 	default:
-		ms = append(ms, member{key: r.Kind + "_id", val: appendJSONString(nil, r.ID)})
+		ms = append(ms, member{key: r.Kind + "_id", val: kinto.AppendJSONString(nil, r.ID)})
 	}
-	ms = append(ms, member{key: "id", val: appendJSONString(nil, id)},
+	ms = append(ms, member{key: "id", val: kinto.AppendJSONString(nil, id)},
 		member{key: "last_modified", val: strconv.AppendInt(nil, ts, 10)})
 	return buildObject(ms), nil
 }

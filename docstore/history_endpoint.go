@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // historyEndpoint serves /buckets/{bid}/history and the collection
@@ -43,7 +44,7 @@ func (h *Handler) serveHistory(o *op, req *request, name string, r ref) (*respon
 	} else {
 		resp, err = h.history(o, req, r)
 	}
-	if ke, ok := err.(*Error); ok {
+	if ke, ok := err.(*kinto.Error); ok {
 		resp, err = errorResponse(ke), nil
 	}
 	if err != nil {
@@ -68,7 +69,7 @@ func (h *Handler) history(o *op, req *request, r ref) (*response, error) {
 		return nil, err
 	}
 	c := &call{request: req, r: r, id: id}
-	c.prec, err = parsePreconditions(req.header)
+	c.prec, err = kinto.ParsePreconditions(req.header)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (h *Handler) listHistory(o *op, c *call, q *query.Query, visible func(*Obje
 	if err != nil {
 		return nil, err
 	}
-	if c.prec.notModified(ts) {
+	if c.prec.NotModified(ts) {
 		resp := newResponse(http.StatusNotModified, nil)
 		resp.header.Set("Cache-Control", "no-cache, no-store")
 		resp.setTimestamp(ts)
@@ -192,7 +193,7 @@ func (h *Handler) snapshot(o *op, req *request, r ref) (*response, error) {
 	}
 	at, err := strconv.ParseInt(r.ID, 10, 64)
 	if err != nil || at < 0 {
-		return nil, Invalid(ValidationDetail{Location: "path", Name: "timestamp", Description: "Invalid timestamp '" + r.ID + "'"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Name: "timestamp", Description: "Invalid timestamp '" + r.ID + "'"})
 	}
 	id, err := o.identify(req.userID)
 	if err != nil {

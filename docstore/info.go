@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/changegate/changegate/internal/version"
+	"github.com/changegate/changegate/kinto"
 )
 
 // serverInfo answers GET /v1/ for a caller (nil when anonymous).
@@ -87,7 +88,7 @@ func (h *Handler) flush(ctx context.Context, req *request) *response {
 func marshalResponse(status int, v any) *response {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return errorResponse(AsError(err))
+		return errorResponse(kinto.AsError(err))
 	}
 	return jsonResponse(status, body)
 }

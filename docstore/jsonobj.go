@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
 )
 
@@ -36,29 +37,11 @@ func buildObject(ms []member) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendJSONString(out, m.key)
+		out = kinto.AppendJSONString(out, m.key)
 		out = append(out, ':')
 		out = append(out, m.val...)
 	}
 	return append(out, '}')
-}
-
-// appendJSONString appends s as a JSON string. Unlike encoding/json it
-// leaves <, > and & alone, like the reference server's encoder.
-func appendJSONString(out []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	out = append(out, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			out = append(out, '\\', c)
-		case c < 0x20:
-			out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			out = append(out, c)
-		}
-	}
-	return append(out, '"')
 }
 
 // setMember replaces key's value in place, or appends it.

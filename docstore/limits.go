@@ -3,6 +3,8 @@ package docstore
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // batchEnvelopeDepth is how deep a sub-request body sits in a batch:
@@ -17,9 +19,9 @@ const batchEnvelopeDepth = 3
 // Patch, indenting for ?pretty) costs more per level, some of them
 // quadratically. A batch envelope gets the levels it adds; each of its
 // sub-request bodies is then held to MaxDepth on its own.
-func (h *Handler) checkBody(body []byte, batch bool) *Error {
+func (h *Handler) checkBody(body []byte, batch bool) *kinto.Error {
 	if !utf8.Valid(body) {
-		return Invalid(ValidationDetail{Location: "body", Description: "Invalid JSON: the body is not valid UTF-8", Nameless: true})
+		return kinto.Invalid(kinto.ValidationDetail{Location: "body", Description: "Invalid JSON: the body is not valid UTF-8", Nameless: true})
 	}
 	limit := h.cfg.MaxDepth
 	if batch {
@@ -32,8 +34,8 @@ func (h *Handler) checkBody(body []byte, batch bool) *Error {
 }
 
 // tooDeep is the answer to a body nested deeper than MaxDepth.
-func (h *Handler) tooDeep() *Error {
-	return Invalid(ValidationDetail{Location: "body",
+func (h *Handler) tooDeep() *kinto.Error {
+	return kinto.Invalid(kinto.ValidationDetail{Location: "body",
 		Description: "JSON nested deeper than the limit of " + strconv.Itoa(h.cfg.MaxDepth) + " levels (max_depth)", Nameless: true})
 }
 
@@ -89,7 +91,7 @@ func (h *Handler) checkFuture(ts int64, location, name string) error {
 	if ts <= limit {
 		return nil
 	}
-	return Invalid(ValidationDetail{Location: location, Name: name,
+	return kinto.Invalid(kinto.ValidationDetail{Location: location, Name: name,
 		Description: strconv.FormatInt(ts, 10) + " is later than the server clock plus " +
 			h.cfg.TimestampTolerance.String() + " (timestamp_tolerance)"})
 }

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // listed is an object found by a list query: the stored object and its
@@ -25,7 +26,7 @@ func (h *Handler) listObjects(o *op, c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if prec.notModified(ts) {
+	if prec.NotModified(ts) {
 		resp := newResponse(http.StatusNotModified, nil)
 		// RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200
 		// would have.
@@ -127,13 +128,7 @@ func (h *Handler) parseQuery(values url.Values) (*query.Query, error) {
 }
 
 // fromQueryError renders a query error as Kinto's 400, every detail kept.
-func fromQueryError(qe *query.Error) *Error {
-	var details []ValidationDetail
-	for _, d := range qe.Details() {
-		details = append(details, ValidationDetail{Location: d.Location, Name: d.Name, Description: d.Description, Nameless: d.Nameless})
-	}
-	return Invalid(details...)
-}
+func fromQueryError(qe *query.Error) *kinto.Error { return qe.Kinto() }
 
 // find returns the objects of list r matching q, in q's order, one page
 // of them; more reports a further page. For a count (HEAD) every match is

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // tokenValidity is how long a DELETE pagination token stays usable

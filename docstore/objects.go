@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
 )
 
@@ -17,7 +18,7 @@ func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
 	h.prepare(o, req)
 	resp, err := h.routeResource(o, req, r)
 	if err != nil {
-		if ke, ok := err.(*Error); ok {
+		if ke, ok := err.(*kinto.Error); ok {
 			resp, err = errorResponse(ke), nil
 		} else {
 			return nil, err
@@ -31,13 +32,13 @@ func (h *Handler) serveResource(o *op, req *request, r ref) (*response, error) {
 func exposeFor(r ref, method string) string {
 	switch {
 	case r.plural() && method == http.MethodHead:
-		return exposePluralHead
+		return kinto.ExposePluralHead
 	case r.plural() && method == http.MethodGet:
-		return exposePluralRead
+		return kinto.ExposePluralRead
 	case method == http.MethodGet || method == http.MethodHead:
-		return exposeObjectRead
+		return kinto.ExposeObjectRead
 	}
-	return exposeDefault
+	return kinto.ExposeDefault
 }
 
 // call is one resource request being served: the request, what it
@@ -45,7 +46,7 @@ func exposeFor(r ref, method string) string {
 type call struct {
 	*request
 	r    ref
-	prec preconditions
+	prec kinto.Preconditions
 	id   *identity
 	acc  access
 	// existing is the object the request names (for POST, the one with
@@ -76,7 +77,7 @@ func (h *Handler) routeResource(o *op, req *request, r ref) (*response, error) {
 // the body and reads the object the request names.
 func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 	c := &call{request: req, r: r}
-	c.prec, _ = parsePreconditions(req.header)
+	c.prec, _ = kinto.ParsePreconditions(req.header)
 	var err error
 	if c.id, err = o.identify(req.userID); err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 		return nil, err
 	}
 	if !c.r.plural() && !validID(c.r.ID) {
-		return nil, Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	if req.method == http.MethodPut || req.method == http.MethodPost {
 		if c.payload, err = parsePayload(req.body); err != nil {
@@ -144,7 +145,7 @@ func (h *Handler) getObject(o *op, c *call) (*response, error) {
 	if obj == nil {
 		return nil, notFound(c.r.Kind, c.r.ID)
 	}
-	if c.prec.notModified(obj.LastModified) {
+	if c.prec.NotModified(obj.LastModified) {
 		resp := newResponse(http.StatusNotModified, nil)
 		// RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200
 		// would have.
@@ -227,7 +228,7 @@ func postedID(data json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if v.Type != gjson.String || !validID(v.Str) {
-		return "", Invalid(ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
+		return "", kinto.Invalid(kinto.ValidationDetail{Location: "path", Description: "Invalid object id", Nameless: true})
 	}
 	return v.Str, nil
 }
@@ -266,17 +267,17 @@ func (o *op) checkPreconditions(c *call, obj *Object) error {
 	current := int64(0)
 	if obj != nil {
 		current = obj.LastModified
-	} else if prec.ifMatch.set || prec.ifNoneMatch.set {
+	} else if prec.Set() {
 		ts, err := o.listTimestamp(r.parent(), r.Kind)
 		if err != nil {
 			return err
 		}
 		current = ts
 	}
-	if !prec.failed(obj != nil, current) {
+	if !prec.Failed(obj != nil, current) {
 		return nil
 	}
-	e := NewError(http.StatusPreconditionFailed, ErrnoModifiedMeanwhile, "Resource was modified meanwhile")
+	e := kinto.ModifiedMeanwhile()
 	if obj != nil && !r.plural() {
 		readable, err := o.readable(c, r.withID(obj.ID))
 		if err != nil {
@@ -314,14 +315,14 @@ func (o *op) save(r ref, data json.RawMessage, perms Permissions, author string)
 	}
 	ms := members(data)
 	if id := findMember(ms, "id"); id != nil && gjson.ParseBytes(id).String() != r.ID {
-		return nil, Invalid(ValidationDetail{Location: "body", Name: "id", Description: "Object id does not match existing object"})
+		return nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "id", Description: "Object id does not match existing object"})
 	}
 	requested := clientTimestamp(findMember(ms, "last_modified"))
 	ts, err := o.bumpTimestamp(r.parent(), r.Kind, requested)
 	if err != nil {
 		return nil, err
 	}
-	ms = setMember(ms, "id", appendJSONString(nil, r.ID))
+	ms = setMember(ms, "id", kinto.AppendJSONString(nil, r.ID))
 	if ts != requested {
 		// Kinto drops a client timestamp it does not keep, so the stored
 		// one comes last.
@@ -372,7 +373,7 @@ func (o *op) remove(r ref, requested int64) (*Object, error) {
 
 // tombstoneData renders {"id","last_modified","deleted":true}.
 func tombstoneData(obj *Object) json.RawMessage {
-	out := append([]byte(`{"id":`), appendJSONString(nil, obj.ID)...)
+	out := append([]byte(`{"id":`), kinto.AppendJSONString(nil, obj.ID)...)
 	out = append(out, `,"last_modified":`...)
 	out = strconv.AppendInt(out, obj.LastModified, 10)
 	return append(out, `,"deleted":true}`...)

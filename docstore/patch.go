@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/changegate/changegate/kinto"
 	jsonpatch "github.com/evanphx/json-patch/v5"
 )
 
@@ -67,7 +68,7 @@ func responseBehavior(hd http.Header) (string, error) {
 	case "full", "light", "diff":
 		return b, nil
 	}
-	return "", Invalid(ValidationDetail{Location: "header", Name: "Response-Behavior",
+	return "", kinto.Invalid(kinto.ValidationDetail{Location: "header", Name: "Response-Behavior",
 		Description: `"` + hd.Get("Response-Behavior") + `" is not one of full, light, diff`})
 }
 
@@ -79,7 +80,7 @@ func applyMerge(existing *Object, body []byte, rfc7396 bool) (json.RawMessage, P
 		return nil, nil, nil, err
 	}
 	if p.Data == nil && p.Permissions == nil && p.NullPermissions == nil {
-		return nil, nil, nil, Invalid(ValidationDetail{Location: "body", Name: "data",
+		return nil, nil, nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data",
 			Description: "Provide at least one of data or permissions"})
 	}
 	data := existing.Data
@@ -125,14 +126,14 @@ func applyJSONPatch(existing *Object, body []byte) (json.RawMessage, Permissions
 		doc, err = patch.Apply(doc)
 	}
 	if err != nil {
-		return nil, nil, nil, Invalid(ValidationDetail{Location: "body", Description: "JSON Patch operation failed: " + err.Error(), Nameless: true})
+		return nil, nil, nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Description: "JSON Patch operation failed: " + err.Error(), Nameless: true})
 	}
 	var out struct {
 		Data        json.RawMessage           `json:"data"`
 		Permissions map[string]map[string]any `json:"permissions"`
 	}
 	if err := json.Unmarshal(doc, &out); err != nil || !isObject(out.Data) {
-		return nil, nil, nil, Invalid(ValidationDetail{Location: "body", Name: "data", Description: "JSON Patch must leave data an object"})
+		return nil, nil, nil, kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "data", Description: "JSON Patch must leave data an object"})
 	}
 	perms := Permissions{}
 	for name, set := range out.Permissions {
@@ -155,28 +156,28 @@ var patchPath = regexp.MustCompile(`^(/\w*)+`)
 // checkPatchOperations validates each operation as Kinto's colander
 // schema does, naming the failing member by its index ("0.op").
 func checkPatchOperations(ops []map[string]any) error {
-	var details []ValidationDetail
+	var details []kinto.ValidationDetail
 	for i, op := range ops {
 		at := strconv.Itoa(i) + "."
 		switch v, ok := op["op"]; {
 		case !ok:
-			details = append(details, ValidationDetail{Location: "body", Name: at + "op", Description: "Required"})
+			details = append(details, kinto.ValidationDetail{Location: "body", Name: at + "op", Description: "Required"})
 		case !slices.Contains(patchOps, fmt.Sprint(v)):
-			details = append(details, ValidationDetail{Location: "body", Name: at + "op",
+			details = append(details, kinto.ValidationDetail{Location: "body", Name: at + "op",
 				Description: `"` + fmt.Sprint(v) + `" is not one of ` + strings.Join(patchOps, ", ")})
 		}
 		for _, name := range []string{"path", "from"} {
 			v, ok := op[name]
 			switch {
 			case !ok && name == "path":
-				details = append(details, ValidationDetail{Location: "body", Name: at + name, Description: "Required"})
+				details = append(details, kinto.ValidationDetail{Location: "body", Name: at + name, Description: "Required"})
 			case ok && !patchPath.MatchString(fmt.Sprint(v)):
-				details = append(details, ValidationDetail{Location: "body", Name: at + name, Description: "String does not match expected pattern"})
+				details = append(details, kinto.ValidationDetail{Location: "body", Name: at + name, Description: "String does not match expected pattern"})
 			}
 		}
 	}
 	if details != nil {
-		return Invalid(details...)
+		return kinto.Invalid(details...)
 	}
 	return nil
 }

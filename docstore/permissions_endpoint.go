@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/changegate/changegate/docstore/query"
+	"github.com/changegate/changegate/kinto"
+	"github.com/changegate/changegate/kinto/query"
 )
 
 // permissionEntry is one line of GET /v1/permissions. keys keeps
@@ -30,7 +31,7 @@ func (e permissionEntry) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(appendJSONString(out, k), ':')
+		out = append(kinto.AppendJSONString(out, k), ':')
 		out = append(out, b...)
 	}
 	return append(out, '}'), nil
@@ -57,7 +58,7 @@ func (h *Handler) permissionsList(ctx context.Context, req *request) *response {
 	}
 	q, err := h.parseQuery(req.query)
 	if err != nil {
-		return errorResponse(AsError(err))
+		return errorResponse(kinto.AsError(err))
 	}
 	var entries []permissionEntry
 	err = h.store.read(ctx, func(o *op) error {
@@ -77,7 +78,7 @@ func (h *Handler) permissionsList(ctx context.Context, req *request) *response {
 	// with the time of the answer.
 	resp.setTimestamp(h.store.nowMillis())
 	resp.header.Set("Cache-Control", "no-cache, no-store")
-	resp.expose = exposePluralRead
+	resp.expose = kinto.ExposePluralRead
 	return resp
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Permission names.
@@ -165,7 +167,7 @@ func holdsAny(id *identity, p Permissions, perms []string) bool {
 func checkKnownPermissions(kind string, p Permissions) error {
 	for name := range p {
 		if !slices.Contains(knownPermissions[kind], name) {
-			return Invalid(ValidationDetail{Location: "body", Name: "permissions",
+			return kinto.Invalid(kinto.ValidationDetail{Location: "body", Name: "permissions",
 				Description: `"` + name + `" is not one of ` + strings.Join(knownPermissions[kind], ", ")})
 		}
 	}

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // request is one API call, direct or a batch sub-request, with its body
@@ -54,11 +55,9 @@ func newResponse(status int, body []byte) *response {
 }
 
 // errorResponse renders a Kinto error.
-func errorResponse(err *Error) *response {
+func errorResponse(err *kinto.Error) *response {
 	resp := newResponse(err.Code, err.Body())
-	for k, v := range err.header {
-		resp.header[k] = v
-	}
+	err.CopyHeaderTo(resp.header)
 	return resp
 }
 
@@ -66,66 +65,6 @@ func errorResponse(err *Error) *response {
 func (resp *response) setTimestamp(ts int64) {
 	resp.header.Set("ETag", `"`+strconv.FormatInt(ts, 10)+`"`)
 	resp.header.Set("Last-Modified", httpDate(ts))
-}
-
-// preconditions are the validated If-Match / If-None-Match values: a
-// timestamp, "*" (any) or absent.
-type preconditions struct {
-	ifMatch, ifNoneMatch precondition
-}
-
-type precondition struct {
-	set bool
-	any bool
-	ts  int64
-}
-
-// parsePreconditions validates the precondition headers; Kinto accepts
-// only "*" or a quoted integer (HeaderQuotedInteger).
-func parsePreconditions(h http.Header) (preconditions, error) {
-	var p preconditions
-	var err error
-	if p.ifMatch, err = parsePrecondition(h, "If-Match"); err != nil {
-		return p, err
-	}
-	p.ifNoneMatch, err = parsePrecondition(h, "If-None-Match")
-	return p, err
-}
-
-func parsePrecondition(h http.Header, name string) (precondition, error) {
-	v := strings.TrimSpace(h.Get(name))
-	if v == "" {
-		return precondition{}, nil
-	}
-	if v == "*" {
-		return precondition{set: true, any: true}, nil
-	}
-	if len(v) > 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		if ts, err := strconv.ParseInt(v[1:len(v)-1], 10, 64); err == nil && ts >= 0 {
-			return precondition{set: true, ts: ts}, nil
-		}
-	}
-	return precondition{}, Invalid(ValidationDetail{Location: "header", Name: name,
-		Description: "The value should be integer between double quotes."})
-}
-
-// notModified reports whether If-None-Match names the current timestamp.
-func (p preconditions) notModified(current int64) bool {
-	return p.ifNoneMatch.set && !p.ifNoneMatch.any && p.ifNoneMatch.ts == current
-}
-
-// failed applies Kinto's 412 rules: If-None-Match: * fails on an existing
-// object, If-Match fails on a missing object or another timestamp.
-func (p preconditions) failed(exists bool, current int64) bool {
-	switch {
-	case p.ifNoneMatch.any && exists:
-		return true
-	case p.ifMatch.set && !exists:
-		return true
-	case p.ifMatch.set && !p.ifMatch.any:
-		return p.ifMatch.ts != current
-	}
-	return false
 }
 
 type userKey struct{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // This file is the seam the `changes` package reads storage through
@@ -11,15 +13,10 @@ import (
 // collection's changes since a timestamp in one consistent read, and the
 // event subscription (Store.Subscribe).
 
-// CollectionKey names a collection.
-type CollectionKey struct {
-	Bucket, Collection string
-}
-
 // RecordsTimestamps returns the records timestamp of every collection
 // that has one (records were written, or the list was read), in one read.
-func (s *Store) RecordsTimestamps(ctx context.Context) (map[CollectionKey]int64, error) {
-	out := map[CollectionKey]int64{}
+func (s *Store) RecordsTimestamps(ctx context.Context) (map[kinto.Key]int64, error) {
+	out := map[kinto.Key]int64{}
 	err := s.engine.View(ctx, func(tx Tx) error {
 		return tx.Timestamps(KindRecord, func(parent string, ts int64) error {
 			if key, ok := parseCollectionURI(parent); ok {
@@ -32,34 +29,19 @@ func (s *Store) RecordsTimestamps(ctx context.Context) (map[CollectionKey]int64,
 }
 
 // parseCollectionURI reads /buckets/{bid}/collections/{cid}.
-func parseCollectionURI(uri string) (CollectionKey, bool) {
+func parseCollectionURI(uri string) (kinto.Key, bool) {
 	seg := strings.Split(uri, "/")
 	if len(seg) != 5 || seg[0] != "" || seg[1] != "buckets" || seg[3] != "collections" {
-		return CollectionKey{}, false
+		return kinto.Key{}, false
 	}
-	return CollectionKey{Bucket: seg[2], Collection: seg[4]}, true
-}
-
-// Changeset is a consistent view of a collection: its metadata, its
-// records timestamp and its records changed since a timestamp.
-type Changeset struct {
-	// Metadata is the collection object's data; nil when the collection
-	// does not exist.
-	Metadata json.RawMessage
-	// MetadataTimestamp is the collection object's last_modified.
-	MetadataTimestamp int64
-	// Timestamp is the records timestamp.
-	Timestamp int64
-	// Changes are the records (and, when Since > 0, tombstones) newer
-	// than Since, newest first, at most Limit of them.
-	Changes []json.RawMessage
+	return kinto.Key{Bucket: seg[2], Collection: seg[4]}, true
 }
 
 // ReadChangeset reads a collection's changeset in one read transaction, so
 // a write landing meanwhile is either wholly in it or wholly absent.
 // since > 0 includes tombstones; limit <= 0 means no limit.
-func (s *Store) ReadChangeset(ctx context.Context, bucket, collection string, since int64, limit int) (*Changeset, error) {
-	var cs *Changeset
+func (s *Store) ReadChangeset(ctx context.Context, bucket, collection string, since int64, limit int) (*kinto.Changeset, error) {
+	var cs *kinto.Changeset
 	err := s.read(ctx, func(o *op) error {
 		var err error
 		cs, err = o.changeset(bucket, collection, since, limit)
@@ -68,8 +50,8 @@ func (s *Store) ReadChangeset(ctx context.Context, bucket, collection string, si
 	return cs, err
 }
 
-func (o *op) changeset(bucket, collection string, since int64, limit int) (*Changeset, error) {
-	cs := &Changeset{}
+func (o *op) changeset(bucket, collection string, since int64, limit int) (*kinto.Changeset, error) {
+	cs := &kinto.Changeset{}
 	meta, err := o.get(ref{Kind: KindCollection, Bucket: bucket, ID: collection})
 	if err != nil || meta == nil {
 		return cs, err
@@ -95,62 +77,21 @@ func (o *op) changeset(bucket, collection string, since int64, limit int) (*Chan
 	return cs, err
 }
 
-// ChangesQuery asks ReadChanges for a collection's changes.
-type ChangesQuery struct {
-	// Since excludes changes at or before this timestamp; 0 for all.
-	Since int64
-	// Limit bounds the changes returned; <= 0 for no limit.
-	Limit int
-	// Descending returns the newest first; the default is oldest first,
-	// so that a limited read returns what a reader resuming from Since
-	// needs next.
-	Descending bool
-	// NoPending skips counting what Limit left out (Pending is then -1
-	// when the limit was reached).
-	NoPending bool
-}
-
-// ChangesPage is a collection's changes, read in one transaction.
-type ChangesPage struct {
-	// Exists reports whether the collection (and its bucket) exists.
-	Exists bool
-	// Timestamp is the records timestamp, 0 when none is stored.
-	Timestamp int64
-	// Changes are the records and tombstones ({"id", "last_modified",
-	// "deleted": true}) newer than Since, each with a distinct
-	// last_modified, in the requested order, at most Limit of them.
-	Changes []json.RawMessage
-	// Pending counts the changes newer than Since that Limit left out;
-	// -1 when the reader cannot tell cheaply.
-	Pending int
-	// Meta holds each change's id, last_modified and deletion, in the
-	// order of Changes, so that readers need not parse them back; a
-	// reader that does not know them leaves it nil.
-	Meta []ChangeMeta
-}
-
-// ChangeMeta is what identifies a change.
-type ChangeMeta struct {
-	ID           string
-	LastModified int64
-	Deleted      bool
-}
-
 // ReadChanges reads a collection's changes (records and tombstones) after
 // q.Since in last_modified order, in one read transaction, for the
 // CouchDB-style change feeds. Unlike ReadChangeset it never stores a
 // records timestamp: a feed reading a collection is not a write.
-func (s *Store) ReadChanges(ctx context.Context, bucket, collection string, q ChangesQuery) (*ChangesPage, error) {
-	page := &ChangesPage{}
+func (s *Store) ReadChanges(ctx context.Context, bucket, collection string, q kinto.ChangesQuery) (*kinto.ChangesPage, error) {
+	page := &kinto.ChangesPage{}
 	err := s.engine.View(ctx, func(tx Tx) error {
-		*page = ChangesPage{}
+		*page = kinto.ChangesPage{}
 		o := &op{s: s, tx: tx}
 		return o.changes(bucket, collection, q, page)
 	})
 	return page, err
 }
 
-func (o *op) changes(bucket, collection string, q ChangesQuery, page *ChangesPage) error {
+func (o *op) changes(bucket, collection string, q kinto.ChangesQuery, page *kinto.ChangesPage) error {
 	meta, err := o.get(ref{Kind: KindCollection, Bucket: bucket, ID: collection})
 	if err != nil || meta == nil {
 		return err
@@ -167,7 +108,7 @@ func (o *op) changes(bucket, collection string, q ChangesQuery, page *ChangesPag
 	opts := ScanOptions{Since: q.Since, IncludeDeleted: true, Ascending: !q.Descending, NoPermissions: true}
 	if q.Limit > 0 {
 		n := min(q.Limit, 1024)
-		page.Changes, page.Meta = make([]json.RawMessage, 0, n), make([]ChangeMeta, 0, n)
+		page.Changes, page.Meta = make([]json.RawMessage, 0, n), make([]kinto.ChangeMeta, 0, n)
 	}
 	full := false
 	err = o.tx.Scan(parent, KindRecord, opts, func(obj *Object) (bool, error) {
@@ -180,7 +121,7 @@ func (o *op) changes(bucket, collection string, q ChangesQuery, page *ChangesPag
 			data = tombstoneData(obj)
 		}
 		page.Changes = append(page.Changes, data)
-		page.Meta = append(page.Meta, ChangeMeta{ID: obj.ID, LastModified: obj.LastModified, Deleted: obj.Deleted})
+		page.Meta = append(page.Meta, kinto.ChangeMeta{ID: obj.ID, LastModified: obj.LastModified, Deleted: obj.Deleted})
 		return true, nil
 	})
 	switch {
@@ -195,7 +136,7 @@ func (o *op) changes(bucket, collection string, q ChangesQuery, page *ChangesPag
 
 // countAfter counts, into page.Pending, the changes a limited read left
 // out: a second walk from the last change read, decoding nothing.
-func (o *op) countAfter(parent string, page *ChangesPage, opts ScanOptions) error {
+func (o *op) countAfter(parent string, page *kinto.ChangesPage, opts ScanOptions) error {
 	last := page.Meta[len(page.Meta)-1]
 	opts.Bare = true
 	if opts.Ascending {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/kinto"
 )
 
 // failingEngine wraps the memory engine and fails any Put of an object
@@ -106,7 +107,7 @@ func TestEventsAndSeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := docstore.CollectionKey{Bucket: "b", Collection: "c"}
+	key := kinto.Key{Bucket: "b", Collection: "c"}
 	if len(ts) != 1 || ts[key] != last.Timestamp {
 		t.Fatalf("records timestamps %v, want only %v=%d", ts, key, last.Timestamp)
 	}
@@ -227,7 +228,7 @@ func TestCanReadCollection(t *testing.T) {
 		if err == nil {
 			return 200
 		}
-		return docstore.AsError(err).Code
+		return kinto.AsError(err).Code
 	}
 	for _, c := range []struct {
 		user, coll string

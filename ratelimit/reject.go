@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/internal/cors"
+	"github.com/changegate/changegate/kinto"
 )
 
 // Format is the body of a refusal (429) or of a store failure (503).
@@ -40,13 +41,14 @@ func ParseFormat(s string) (Format, error) {
 	return 0, fmt.Errorf("unknown format %q (want json, kinto or plain)", s)
 }
 
-// Kinto's bodies: the messages are those of kinto.core (the errno table
-// for 117, views/errors.py for 503).
-const (
-	kintoTooMany     = `{"code":429,"errno":117,"error":"Too Many Requests","message":"Client has sent too many requests"}`
-	kintoUnavailable = `{"code":503,"errno":201,"error":"Service Unavailable","message":"Service temporary unavailable due to overloading or maintenance, please retry later."}`
-	problemUnavail   = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Rate limits cannot be checked right now."}`
+// Kinto's bodies, rendered once: errno 117 on 429, the backend error
+// (errno 201) on 503.
+var (
+	kintoTooMany     = string(kinto.TooManyRequests().Body())
+	kintoUnavailable = string(kinto.Backend().Body())
 )
+
+const problemUnavail = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Rate limits cannot be checked right now."}`
 
 // quotaExceeded is the draft's problem type (draft-ietf-httpapi-ratelimit-
 // headers §4.1).
@@ -65,7 +67,8 @@ func Reject(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, d 
 	var body string
 	switch f {
 	case FormatKinto:
-		body = kintoTooMany
+		writeKinto(w, r, cp, http.StatusTooManyRequests, kintoTooMany)
+		return
 	case FormatPlain:
 		body = http.StatusText(http.StatusTooManyRequests) + "\n"
 	default:
@@ -82,7 +85,7 @@ func Reject(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, d 
 		b, _ := json.Marshal(p) // plain strings: cannot fail
 		body = string(b)
 	}
-	write(w, r, f, cp, http.StatusTooManyRequests, body)
+	write(w, r, f, http.StatusTooManyRequests, body)
 }
 
 // Unavailable answers 503 with Retry-After when the store cannot decide
@@ -92,27 +95,32 @@ func Unavailable(w http.ResponseWriter, r *http.Request, f Format, cp cors.Polic
 	body := problemUnavail
 	switch f {
 	case FormatKinto:
-		body = kintoUnavailable
+		writeKinto(w, r, cp, http.StatusServiceUnavailable, kintoUnavailable)
+		return
 	case FormatPlain:
 		body = http.StatusText(http.StatusServiceUnavailable) + "\n"
 	}
-	write(w, r, f, cp, http.StatusServiceUnavailable, body)
+	write(w, r, f, http.StatusServiceUnavailable, body)
 }
 
-func write(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, status int, body string) {
+// writeKinto answers in Kinto's error format.
+func writeKinto(w http.ResponseWriter, r *http.Request, cp cors.Policy, status int, body string) {
+	h := w.Header()
+	// Let browser Kinto clients read the refusal and its Retry-After:
+	// without CORS headers a 429 reaches their code as a network error.
+	// The origin rule is the docstore's, so that a client sending
+	// credentials to a listed origin can read it too.
+	if origin := r.Header.Get("Origin"); origin != "" {
+		cp.Apply(origin, h)
+		h.Set("Access-Control-Expose-Headers", exposedHeaderList)
+	}
+	setNoStore(h)
+	kinto.WriteJSON(w, r, status, []byte(body))
+}
+
+func write(w http.ResponseWriter, r *http.Request, f Format, status int, body string) {
 	h := w.Header()
 	switch f {
-	case FormatKinto:
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		// Let browser Kinto clients read the refusal and its Retry-After:
-		// without CORS headers a 429 reaches their code as a network
-		// error. The origin rule is the docstore's, so that a client
-		// sending credentials to a listed origin can read it too.
-		if origin := r.Header.Get("Origin"); origin != "" {
-			cp.Apply(origin, h)
-			h.Set("Access-Control-Expose-Headers", exposedHeaderList)
-		}
 	case FormatPlain:
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -120,10 +128,13 @@ func write(w http.ResponseWriter, r *http.Request, f Format, cp cors.Policy, sta
 		h.Set("Content-Type", "application/problem+json")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	// RFC 6585 §4: a 429 must not be stored by a cache.
-	h.Set("Cache-Control", "no-store")
+	setNoStore(h)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = io.WriteString(w, body)
 	}
 }
+
+// setNoStore forbids caching the refusal (RFC 6585 §4: a 429 must not be
+// stored by a cache).
+func setNoStore(h http.Header) { h.Set("Cache-Control", "no-store") }

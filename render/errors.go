@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // DefaultKintoPrefix is where Kinto's API lives unless configured
@@ -41,7 +41,7 @@ type Error struct {
 	Errno int
 	// Param, when set, names the offending request parameter: Kinto then
 	// answers its "Invalid parameters" shape with details.
-	Param *docstore.ValidationDetail
+	Param *kinto.ValidationDetail
 }
 
 func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.Message }
@@ -53,21 +53,13 @@ func (rt Routes) Refuse(w http.ResponseWriter, r *http.Request, err *Error) erro
 	if !rt.Kinto(r.URL.Path) {
 		return err
 	}
-	var ke *docstore.Error
+	var ke *kinto.Error
 	if err.Param != nil {
-		ke = docstore.InvalidStatus(err.Status, *err.Param)
+		ke = kinto.InvalidStatus(err.Status, *err.Param)
 	} else {
-		ke = docstore.NewError(err.Status, err.Errno, err.Message)
+		ke = kinto.NewError(err.Status, err.Errno, err.Message)
 	}
-	body := ke.Body()
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(err.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
+	kinto.WriteError(w, r, ke)
 	return nil
 }
 

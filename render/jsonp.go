@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
-
-	"github.com/changegate/changegate/docstore"
 )
 
 // DefaultCallbackLength bounds callback names unless configured.
@@ -94,12 +93,12 @@ func (j *JSONP) check(r *http.Request, param, cb string) *Error {
 		max = DefaultCallbackLength
 	}
 	if !ValidCallback(cb, max) {
-		return &Error{Status: http.StatusBadRequest, Message: "invalid JSONP callback name", Param: &docstore.ValidationDetail{
+		return &Error{Status: http.StatusBadRequest, Message: "invalid JSONP callback name", Param: &kinto.ValidationDetail{
 			Location: "querystring", Name: param,
 			Description: "must match ^[a-zA-Z_$][\\w$.]*$ and be at most " + strconv.Itoa(max) + " characters"}}
 	}
 	if !j.AllowAuthenticated && j.credentialed(r) {
-		return &Error{Status: http.StatusBadRequest, Message: "JSONP is disabled for authenticated requests", Param: &docstore.ValidationDetail{
+		return &Error{Status: http.StatusBadRequest, Message: "JSONP is disabled for authenticated requests", Param: &kinto.ValidationDetail{
 			Location: "querystring", Name: param,
 			Description: "JSONP is disabled for authenticated requests (it would expose them to any site); use CORS"}}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/changegate/changegate/changes"
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // A sidecar keeps replication checkpoints (CouchDB's _local documents)
@@ -98,7 +98,7 @@ func (a Access) CanWrite(r *http.Request, k changes.Key) error {
 	s := a.src
 	hd := s.clientHeaders(r)
 	if hd.Get("Authorization") == "" {
-		return docstore.NewError(http.StatusUnauthorized, docstore.ErrnoMissingAuthToken, "Please authenticate yourself to use this endpoint.")
+		return kinto.NewError(http.StatusUnauthorized, kinto.ErrnoMissingAuthToken, "Please authenticate yourself to use this endpoint.")
 	}
 	// A key no collection has: collection ids cannot hold NUL.
 	dk := decisionKey{Key: changes.Key{Bucket: k.Bucket, Collection: "\x00write\x00" + k.Collection}, who: fingerprint(hd)}
@@ -126,7 +126,7 @@ func (a Access) CanWrite(r *http.Request, k changes.Key) error {
 			}
 		}
 	}
-	return docstore.NewError(http.StatusForbidden, docstore.ErrnoForbidden, "This user cannot access this resource.")
+	return kinto.NewError(http.StatusForbidden, kinto.ErrnoForbidden, "This user cannot access this resource.")
 }
 
 // Interface guards

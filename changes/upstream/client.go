@@ -11,9 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
-
-	"github.com/changegate/changegate/docstore"
 )
 
 // client sends requests to the upstream API root.
@@ -103,7 +102,7 @@ func (c *client) send(ctx context.Context, method string, u *url.URL, hdr http.H
 	if resp.StatusCode >= 500 {
 		return nil, &unavailableError{err: fmt.Errorf("%s %s: %s", method, u.Path, resp.Status)}
 	}
-	c.retired.Store(resp.StatusCode == http.StatusGone && gjson.GetBytes(body, "errno").Int() == docstore.ErrnoServiceDeprecated)
+	c.retired.Store(resp.StatusCode == http.StatusGone && gjson.GetBytes(body, "errno").Int() == kinto.ErrnoServiceDeprecated)
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 

@@ -4,36 +4,33 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
-
-	"github.com/changegate/changegate/docstore"
 )
 
 // errUnavailable is Kinto's 503 for a backend failure, with the seconds
 // until the next attempt to reach the upstream.
-func errUnavailable(retryAfter int) *docstore.Error {
-	return docstore.NewError(http.StatusServiceUnavailable, docstore.ErrnoBackend,
-		"Service temporary unavailable due to overloading or maintenance, please retry later.").
-		WithHeader("Retry-After", strconv.Itoa(max(retryAfter, 1)))
+func errUnavailable(retryAfter int) *kinto.Error {
+	return kinto.Backend().WithHeader("Retry-After", strconv.Itoa(max(retryAfter, 1)))
 }
 
 // errInconsistent is Kinto's answer to a changeset whose records changed
 // while it was read (IntegrityError: 409, errno 122, Retry-After).
-func errInconsistent(retryAfter int) *docstore.Error {
-	return docstore.NewError(http.StatusConflict, docstore.ErrnoConstraintViolated,
+func errInconsistent(retryAfter int) *kinto.Error {
+	return kinto.NewError(http.StatusConflict, kinto.ErrnoConstraintViolated,
 		"Integrity constraint violated, please retry.").
 		WithHeader("Retry-After", strconv.Itoa(retryAfter))
 }
 
 // upstreamError turns an upstream error answer into the same Kinto error,
 // so that its 401/403/404 reach the client as the upstream wrote them.
-func upstreamError(r *response) *docstore.Error {
+func upstreamError(r *response) *kinto.Error {
 	body := gjson.ParseBytes(r.body)
 	errno := int(body.Get("errno").Int())
 	if errno == 0 {
-		errno = docstore.ErrnoUndefined
+		errno = kinto.ErrnoUndefined
 	}
-	e := docstore.NewError(r.status, errno, body.Get("message").String())
+	e := kinto.NewError(r.status, errno, body.Get("message").String())
 	if title := body.Get("error").String(); title != "" {
 		e.Title = title
 	}

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
-
-	"github.com/changegate/changegate/docstore"
 )
 
 // FutureTimestamp refuses a write passing through the sidecar that
@@ -20,10 +19,10 @@ import (
 // reads one: data.last_modified of an object body, a JSON Patch to
 // /data/last_modified, each batch request's body (and the defaults), and
 // DELETE's ?last_modified. It returns nil when the write may go on.
-func FutureTimestamp(prefix string, r *http.Request, body []byte, now time.Time, tolerance time.Duration) *docstore.Error {
+func FutureTimestamp(prefix string, r *http.Request, body []byte, now time.Time, tolerance time.Duration) *kinto.Error {
 	limit := now.UnixMilli() + tolerance.Milliseconds()
-	refuse := func(location, name string, ts int64) *docstore.Error {
-		return docstore.Invalid(docstore.ValidationDetail{Location: location, Name: name,
+	refuse := func(location, name string, ts int64) *kinto.Error {
+		return kinto.Invalid(kinto.ValidationDetail{Location: location, Name: name,
 			Description: strconv.FormatInt(ts, 10) + " is later than the server clock plus " + tolerance.String() + " (timestamp_tolerance)"})
 	}
 	if r.Method == http.MethodDelete {
@@ -36,7 +35,7 @@ func FutureTimestamp(prefix string, r *http.Request, body []byte, now time.Time,
 		if ts, ok := bodyTimestamp(gjson.GetBytes(body, "defaults.body")); ok && ts > limit {
 			return refuse("body", "defaults.body.data.last_modified", ts)
 		}
-		var refused *docstore.Error
+		var refused *kinto.Error
 		gjson.GetBytes(body, "requests").ForEach(func(i, req gjson.Result) bool {
 			if ts, ok := bodyTimestamp(req.Get("body")); ok && ts > limit {
 				refused = refuse("body", "requests."+i.String()+".body.data.last_modified", ts)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/changes"
-	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 var certs = changes.Key{Bucket: "b", Collection: "c"}
@@ -82,8 +82,8 @@ func TestChangesetInconsistent(t *testing.T) {
 		fmt.Fprint(w, `{"data":{"id":"c","last_modified":1}}`)
 	}, Options{})
 	_, err := s.Changeset(context.Background(), certs, 0, 0)
-	var ke *docstore.Error
-	if !errors.As(err, &ke) || ke.Code != 409 || ke.Errno != docstore.ErrnoConstraintViolated || ke.Header().Get("Retry-After") != "3" {
+	var ke *kinto.Error
+	if !errors.As(err, &ke) || ke.Code != 409 || ke.Errno != kinto.ErrnoConstraintViolated || ke.Header().Get("Retry-After") != "3" {
 		t.Fatalf("error %v (%#v)", err, ke)
 	}
 	// Each attempt: collection, records, the conditional check.

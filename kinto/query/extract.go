@@ -2,6 +2,8 @@ package query
 
 import (
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // extractFilters is Kinto's _extract_filters over the validated values,
@@ -9,7 +11,7 @@ import (
 // _since, _before and its deprecated alias _to.
 func (q *Query) extractFilters(params []param, values map[string]any, opts *Options) error {
 	for _, p := range params {
-		name := pyStrip(p.key)
+		name := kinto.PyStrip(p.key)
 		value := values[p.key]
 		switch {
 		case name == "_since" || name == "_before" || name == "_to":

@@ -8,22 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/changegate/changegate/kinto"
 )
-
-// maxIntDigits is CPython's default limit on the digits int() converts
-// (sys.int_info.default_max_str_digits); past it int() raises ValueError.
-const maxIntDigits = 4300
-
-// pyIsSpace is Python's str.isspace for one character: Unicode white
-// space plus the ASCII separators \x1c-\x1f.
-func pyIsSpace(r rune) bool {
-	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
-}
-
-// pyStrip is Python's str.strip() with no argument.
-func pyStrip(s string) string {
-	return strings.TrimFunc(s, pyIsSpace)
-}
 
 // pyTruthy is Python's truth value of a decoded JSON value.
 func pyTruthy(v any) bool {
@@ -56,71 +43,12 @@ func pyInt(v any) (*big.Int, bool) {
 		}
 		return big.NewInt(0), true
 	case string:
-		return pyParseInt(x)
+		return kinto.PyInt(x)
 	}
 	if n, ok := toNumber(v); ok {
 		return n.truncInt(), true
 	}
 	return nil, false
-}
-
-// pyParseInt is Python's int(str) in base 10: surrounding white space, one
-// sign, Unicode decimal digits with single underscores between them, at
-// most maxIntDigits digits.
-func pyParseInt(s string) (*big.Int, bool) {
-	s = pyStrip(s)
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	digits := make([]byte, 0, len(s)+1)
-	if neg {
-		digits = append(digits, '-')
-	}
-	afterDigit, count := false, 0
-	for _, r := range s {
-		if r == '_' {
-			if !afterDigit {
-				return nil, false
-			}
-			afterDigit = false
-			continue
-		}
-		d, ok := decimalValue(r)
-		if !ok {
-			return nil, false
-		}
-		digits = append(digits, byte('0'+d))
-		afterDigit = true
-		count++
-	}
-	if !afterDigit || count > maxIntDigits {
-		return nil, false
-	}
-	return new(big.Int).SetString(string(digits), 10)
-}
-
-// decimalValue returns the value of a Unicode decimal digit (category Nd).
-// Unicode allocates those digits in contiguous runs of ten, from zero.
-func decimalValue(r rune) (int, bool) {
-	if r >= '0' && r <= '9' {
-		return int(r - '0'), true
-	}
-	if !unicode.Is(unicode.Nd, r) {
-		return 0, false
-	}
-	start := r
-	for unicode.Is(unicode.Nd, start-1) {
-		start--
-	}
-	return int(r-start) % 10, true
-}
-
-// isDecimal reports whether r is a Unicode decimal digit (Python's \d).
-func isDecimal(r rune) bool {
-	_, ok := decimalValue(r)
-	return ok
 }
 
 // odict is a JSON object decoded with its key order, for Python reprs.

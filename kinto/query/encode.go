@@ -3,7 +3,8 @@ package query
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // writeJSON writes v as python-rapidjson's dumps does (compact, non-ASCII
@@ -56,41 +57,8 @@ func writeJSONNumber(b *strings.Builder, v any) {
 }
 
 // writeJSONString writes s quoted the way rapidjson does with
-// ensure_ascii: control and non-ASCII characters as \uXXXX (upper-case
-// hex, surrogate pairs past the BMP).
+// ensure_ascii (kinto.AppendJSONStringASCII).
 func writeJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r >= utf8.RuneSelf:
-			writeUnicodeEscape(b, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
-
-// writeUnicodeEscape writes r as one or two \uXXXX escapes.
-func writeUnicodeEscape(b *strings.Builder, r rune) {
-	if r > 0xffff {
-		r -= 0x10000
-		writeUnicodeEscape(b, 0xd800+(r>>10))
-		writeUnicodeEscape(b, 0xdc00+(r&0x3ff))
-		return
-	}
-	b.WriteString(`\u` + strings.ToUpper(hex(int(r), 4)))
+	var buf [64]byte
+	b.Write(kinto.AppendJSONStringASCII(buf[:0], s))
 }

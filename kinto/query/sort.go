@@ -3,6 +3,8 @@ package query
 import (
 	"slices"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Sort is one sort criterion.
@@ -23,7 +25,7 @@ func extractSorting(values map[string]any, opts *Options) ([]Sort, error) {
 	for _, item := range specified {
 		raw, _ := item.(string)
 		modifiedUsed = modifiedUsed || raw == modifiedField
-		field, desc := splitSign(pyStrip(raw))
+		field, desc := splitSign(kinto.PyStrip(raw))
 		if !isFieldName(field) {
 			continue
 		}

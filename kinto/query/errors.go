@@ -1,10 +1,10 @@
 package query
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Error is an invalid query string, as Kinto reports it in a 400 errno 107
@@ -27,18 +27,9 @@ func (e *Error) Error() string {
 	return e.Message()
 }
 
-// Message is the "message" of Kinto's answer: the description alone when
-// it contains the name, else "<name> in <location>: <description>", or
-// "<location>: <description>" for a nameless error.
-func (e *Error) Message() string {
-	switch {
-	case e.Nameless:
-		return e.Location + ": " + e.Description
-	case strings.Contains(e.Description, e.Name):
-		return e.Description
-	}
-	return fmt.Sprintf("%s in %s: %s", e.Name, e.Location, e.Description)
-}
+// Message is the "message" of Kinto's answer (kinto.Invalid's rule, on
+// the first entry).
+func (e *Error) Message() string { return e.Kinto().Message }
 
 // Details returns every entry of the answer's details, e first.
 func (e *Error) Details() []Error {
@@ -47,31 +38,19 @@ func (e *Error) Details() []Error {
 	return append([]Error{first}, e.Others...)
 }
 
-// MarshalJSON renders the whole 400 body as Kinto does.
-func (e *Error) MarshalJSON() ([]byte, error) {
-	details := make([]detailJSON, 0, 1+len(e.Others))
-	for _, d := range e.Details() {
-		var name any = d.Name
-		if d.Nameless {
-			name = nil
-		}
-		details = append(details, detailJSON{d.Location, name, d.Description})
+// Kinto is the error as Kinto answers it: 400 errno 107 "Invalid
+// parameters", every entry in details.
+func (e *Error) Kinto() *kinto.Error {
+	details := e.Details()
+	out := make([]kinto.ValidationDetail, len(details))
+	for i, d := range details {
+		out[i] = kinto.ValidationDetail{Location: d.Location, Name: d.Name, Description: d.Description, Nameless: d.Nameless}
 	}
-	return json.Marshal(struct {
-		Code    int          `json:"code"`
-		Errno   int          `json:"errno"`
-		Title   string       `json:"error"`
-		Message string       `json:"message"`
-		Details []detailJSON `json:"details"`
-	}{400, 107, "Invalid parameters", e.Message(), details})
+	return kinto.Invalid(out...)
 }
 
-// detailJSON is one entry of details, in Cornice's key order.
-type detailJSON struct {
-	Location    string `json:"location"`
-	Name        any    `json:"name"`
-	Description string `json:"description"`
-}
+// MarshalJSON renders the whole 400 body as Kinto does.
+func (e *Error) MarshalJSON() ([]byte, error) { return e.Kinto().Body(), nil }
 
 // invalid builds a querystring error about one parameter.
 func invalid(name, description string) *Error {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // timestamp is Kinto's is_valid_timestamp: an integer, or a string of
@@ -22,7 +24,7 @@ func timestamp(value any, nowMillis int64) (any, bool) {
 	if isString {
 		ok = timestampText(s)
 		if ok {
-			i, ok = pyParseInt(strings.Trim(s, `"`))
+			i, ok = kinto.PyInt(strings.Trim(s, `"`))
 		}
 	} else {
 		i, ok = pyInt(value)
@@ -51,7 +53,7 @@ func timestampText(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !isDecimal(r) {
+		if !kinto.IsDecimal(r) {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
-package docstore
+package kinto
 
 import (
-	"encoding/json"
 	"html"
 	"mime"
 	"strconv"
@@ -34,32 +33,11 @@ func pythonJSON(members [][2]string) []byte {
 		if i > 0 {
 			out = append(out, ", "...)
 		}
-		out = append(appendASCIIString(out, m[0]), ": "...)
-		out = appendASCIIString(out, m[1])
+		out = append(AppendPythonJSONString(out, m[0]), ": "...)
+		out = AppendPythonJSONString(out, m[1])
 	}
 	return append(out, '}')
 }
-
-// appendASCIIString appends s as a JSON string with every non-ASCII
-// character escaped (Python's ensure_ascii).
-func appendASCIIString(out []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	for _, r := range string(b) {
-		if r < 0x80 {
-			out = append(out, byte(r))
-			continue
-		}
-		if r > 0xFFFF {
-			r -= 0x10000
-			out = append(out, `\u`+strconv.FormatInt(int64(0xD800+(r>>10)), 16)...)
-			r = 0xDC00 + r&0x3FF
-		}
-		out = append(out, `\u`+leftPad(strconv.FormatInt(int64(r), 16))...)
-	}
-	return out
-}
-
-func leftPad(hex string) string { return strings.Repeat("0", 4-len(hex)) + hex }
 
 // preferredOffer is the offer the Accept header ranks first (q-values,
 // most specific range wins, ties in offer order), or "" when it accepts

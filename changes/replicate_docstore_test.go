@@ -1,0 +1,10 @@
+package changes
+
+import "github.com/changegate/changegate/docstore"
+
+// The embedded store keeps replication checkpoints and knows who may
+// write them.
+var (
+	_ Checkpoints = docstore.ChangeSource{}
+	_ Replicators = docstore.ChangeAccess{}
+)
