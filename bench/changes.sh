@@ -79,7 +79,7 @@ http://:$PORT_A {
 	}
 	docstore {
 		storage bolt $WORK/bench.db
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 	}
 }

@@ -75,7 +75,7 @@ http://:$PORT_A {
 	}
 	docstore {
 		storage bolt $WORK/bench.db
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 		batch_max_requests 1000
 	}
@@ -89,7 +89,7 @@ http://:$PORT_C {
 	}
 	docstore {
 		storage bolt $WORK/bench.db
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 	}
 }

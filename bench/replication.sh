@@ -59,7 +59,7 @@ cat >"$WORK/Caddyfile" <<CADDY
 	changes
 	docstore {
 		storage bolt $WORK/data.db
-		userid_hmac_secret bench
+		userid_hmac_secret bench-secret-0123456789abcdef
 	}
 }
 CADDY

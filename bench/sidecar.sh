@@ -72,7 +72,7 @@ caddyfile_upstream() {
 http://:$PORT_U {
 	docstore {
 		storage bolt $WORK/upstream.db
-		userid_hmac_secret bench-secret
+		userid_hmac_secret bench-secret-0123456789abcdef
 		insecure_allow_all
 	}
 }
