@@ -224,17 +224,13 @@ func readFeedBody(r *http.Request) (map[string]json.RawMessage, error) {
 		// An empty POST behaves like GET (the reference, §1.1).
 		return nil, nil
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		return nil, &feedError{status: http.StatusUnsupportedMediaType, error: "bad_content_type", reason: "Content-Type must be application/json"}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, errBadContentType()
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxFeedBody))
-	var tooBig *http.MaxBytesError
+	raw, err := readBoundedBody(r)
 	switch {
-	case errors.As(err, &tooBig):
-		return nil, &feedError{status: http.StatusRequestEntityTooLarge, error: "too_large", reason: "the request entity is too large"}
 	case err != nil:
-		return nil, badRequest(reasonBodyJSON)
+		return nil, err
 	case len(strings.TrimSpace(string(raw))) == 0:
 		return nil, nil
 	case !json.Valid(raw):
@@ -281,3 +277,22 @@ func (fr *feedRequest) parseFilter(q map[string]string, body map[string]json.Raw
 
 // live reports a feed that may wait for changes.
 func (fr *feedRequest) live() bool { return fr.feed != feedNormal }
+
+// errBadContentType is CouchDB's 415 for a body that is not JSON.
+func errBadContentType() error {
+	return &feedError{status: http.StatusUnsupportedMediaType, error: "bad_content_type", reason: "Content-Type must be application/json"}
+}
+
+// readBoundedBody reads a request body of at most maxFeedBody bytes,
+// with CouchDB's 413 beyond and its 400 when the body cannot be read.
+func readBoundedBody(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxFeedBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, &feedError{status: http.StatusRequestEntityTooLarge, error: "too_large", reason: "the request entity is too large"}
+	case err != nil:
+		return nil, badRequest(reasonBodyJSON)
+	}
+	return raw, nil
+}

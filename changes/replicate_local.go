@@ -3,8 +3,6 @@ package changes
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -187,16 +185,12 @@ func localRevMatches(cur json.RawMessage, rev string) (int, bool) {
 func readLocalBody(r *http.Request) (map[string]json.RawMessage, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			return nil, &feedError{status: http.StatusUnsupportedMediaType, error: "bad_content_type", reason: "Content-Type must be application/json"}
+			return nil, errBadContentType()
 		}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxFeedBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, &feedError{status: http.StatusRequestEntityTooLarge, error: "too_large", reason: "the request entity is too large"}
-	case err != nil:
-		return nil, badRequest(reasonBodyJSON)
+	raw, err := readBoundedBody(r)
+	if err != nil {
+		return nil, err
 	}
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
