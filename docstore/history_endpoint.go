@@ -1,6 +1,7 @@
 package docstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -221,7 +222,7 @@ func (h *Handler) snapshot(o *op, req *request, r ref) (*response, error) {
 		}
 		records = append(records, older...)
 	}
-	slices.SortStableFunc(records, func(a, b snapshotRecord) int { return compareInt(b.lastModified, a.lastModified) })
+	slices.SortStableFunc(records, func(a, b snapshotRecord) int { return cmp.Compare(b.lastModified, a.lastModified) })
 	out := []byte(`{"data":[`)
 	for i, rec := range records {
 		if i > 0 {
@@ -292,16 +293,6 @@ func (o *op) versionsBefore(r ref, at int64, ids []string) ([]snapshotRecord, er
 		}
 	}
 	return out, err
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // historyCapability is the "history" entry of GET /v1/: Kinto lists the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -269,7 +270,7 @@ func permissions(aces []string, ordered []byte, ours bool) (docstore.Permissions
 			case okb:
 				return 1
 			}
-			return cmpString(a, b)
+			return cmp.Compare(a, b)
 		})
 	}
 	for _, name := range slices.Sorted(maps.Keys(order)) {
@@ -278,16 +279,6 @@ func permissions(aces []string, ordered []byte, ours bool) (docstore.Permissions
 		}
 	}
 	return perms, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // queueMembers keeps Kinto's user_principals table in step with a group:

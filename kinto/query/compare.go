@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -73,7 +74,7 @@ func compareValues(a, b any) int {
 	ra, na := classify(a)
 	rb, nb := classify(b)
 	if ra != rb {
-		return cmpOrdered(ra, rb)
+		return cmp.Compare(ra, rb)
 	}
 	switch ra {
 	case rankString:
@@ -147,7 +148,7 @@ func compareLists(a, b []any) int {
 			return comparePy(a[i], b[i])
 		}
 	}
-	return cmpOrdered(len(a), len(b))
+	return cmp.Compare(len(a), len(b))
 }
 
 // comparePy orders two elements of arrays as Python's < does (booleans
@@ -165,7 +166,7 @@ func comparePy(a, b any) int {
 	}
 	ra, rb := elementRank(a), elementRank(b)
 	if ra != rb {
-		return cmpOrdered(ra, rb)
+		return cmp.Compare(ra, rb)
 	}
 	switch x := a.(type) {
 	case string:
@@ -193,7 +194,7 @@ func compareObjects(a, b map[string]any) int {
 	if objectsEqual(a, b) {
 		return 0
 	}
-	if c := cmpOrdered(len(a), len(b)); c != 0 {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
 		return c
 	}
 	ka, kb := sortedKeys(a), sortedKeys(b)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
@@ -127,26 +128,15 @@ func (n number) truncInt() *big.Int {
 func compareNumbers(a, b number) int {
 	switch {
 	case a.kind == numInt && b.kind == numInt:
-		return cmpOrdered(a.i, b.i)
+		return cmp.Compare(a.i, b.i)
 	case a.kind == numFloat && b.kind == numFloat:
-		return cmpOrdered(a.f, b.f)
+		return cmp.Compare(a.f, b.f)
 	case a.kind == numUint && b.kind == numUint:
-		return cmpOrdered(a.u, b.u)
+		return cmp.Compare(a.u, b.u)
 	case a.kind == numUint && b.kind == numInt:
 		return 1
 	case a.kind == numInt && b.kind == numUint:
 		return -1
 	}
 	return a.bigFloat().Cmp(b.bigFloat())
-}
-
-// cmpOrdered is cmp.Compare without NaN handling (JSON has no NaN).
-func cmpOrdered[T int64 | uint64 | float64 | int](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -100,7 +101,7 @@ func (q *Query) SortObjects(objs []map[string]any) {
 		if c := q.compareKeys(a.keys, b.keys); c != 0 {
 			return c
 		}
-		return cmpOrdered(a.pos, b.pos)
+		return cmp.Compare(a.pos, b.pos)
 	})
 	for i := range items {
 		objs[i] = items[i].obj
