@@ -149,7 +149,7 @@ func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*resp
 		return nil, err
 	}
 	link := buildObject([]member{{key: "record_uri", val: kinto.AppendJSONString(nil, r.uri())}})
-	if err := o.tx.Put(CollectionURI(r.Bucket, r.Collection), KindAttachment, &Object{ID: up.fileName, LastModified: 1, Data: link}); err != nil {
+	if err := o.putLink(CollectionURI(r.Bucket, r.Collection), &Object{ID: up.fileName, Data: link}); err != nil {
 		return nil, err
 	}
 	resp := newResponse(status, up.meta)
@@ -188,7 +188,7 @@ func (o *op) unlinkAttachment(r ref, rec *Object) error {
 	if err != nil {
 		return err
 	}
-	if err := o.tx.Put(parent, KindAttachment, &Object{ID: name, LastModified: 1, Deleted: true}); err != nil {
+	if err := o.putLink(parent, &Object{ID: name, Deleted: true}); err != nil {
 		return err
 	}
 	if !cfg.KeepOldFiles && o.removeFile != nil {
@@ -378,4 +378,17 @@ func resolveExtensions(setting string) []string {
 		}
 	}
 	return out
+}
+
+// putLink stores an attachment link (or its tombstone) with a timestamp
+// of its own: Kinto's PostgreSQL schema has a unique index on (parent,
+// resource name, last_modified), so two links of a collection written in
+// one transaction (a replaced upload) must not share one.
+func (o *op) putLink(parent string, link *Object) error {
+	ts, err := o.bumpTimestamp(parent, KindAttachment, 0)
+	if err != nil {
+		return err
+	}
+	link.LastModified = ts
+	return o.tx.Put(parent, KindAttachment, link)
 }
