@@ -51,6 +51,7 @@ func runCLI(t *testing.T, dir string, limit time.Duration, args ...string) (out 
 // TestValidateLeavesStorageAlone: validate neither creates the data
 // directory nor waits on the lock of a running server's file.
 func TestValidateLeavesStorageAlone(t *testing.T) {
+	testserver.BoltOnly(t)
 	dir := t.TempDir()
 	config := strings.NewReplacer("{admin}", "2999", "{port}", "9999", "{dir}", dir).Replace(withChanges)
 	path := filepath.Join(dir, "Caddyfile")
@@ -95,6 +96,7 @@ func TestValidateLeavesStorageAlone(t *testing.T) {
 // TestSecondServerOnHeldFileFailsAtOnce: another process on the file of
 // a running server refuses to start, at once, and says why.
 func TestSecondServerOnHeldFileFailsAtOnce(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, standalone)
 	second := strings.NewReplacer(
 		"{admin}", strconv.Itoa(testserver.FreePort(t)),

@@ -358,6 +358,7 @@ func boltModTime(t *testing.T, path string) time.Time {
 // invalid bodies, missing objects and failed preconditions leave the
 // bolt file untouched (no commit, no fsync); one accepted write commits.
 func TestHardeningRefusedWritesDoNotCommit(t *testing.T) {
+	testserver.BoltOnly(t)
 	s, v1 := startHardened(t, "")
 	path := filepath.Join(s.Dir(), "data.db")
 	recs := v1 + "/buckets/b/collections/c/records"

@@ -25,6 +25,7 @@ func backupCLI(t *testing.T, s *testserver.Server, args ...string) (string, erro
 // writing, restores the copy into a fresh server, and finds there every
 // write acknowledged before the backup command started.
 func TestBackupUnderLoadAndRestore(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, standalone)
 	v1 := s.URL() + "/v1"
 	do(t, "PUT", v1+"/buckets/b", "{}").expectStatus(t, 201)
@@ -117,6 +118,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 // TestBackupRefusals: an existing file is kept without --force, and a
 // server without a docstore says so.
 func TestBackupRefusals(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, standalone)
 	existing := filepath.Join(t.TempDir(), "existing.db")
 	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
@@ -153,6 +155,7 @@ func TestBackupRefusals(t *testing.T) {
 // TestBackupNamesTheStorage: with two storages open, the backup needs
 // --storage, and copies the one named.
 func TestBackupNamesTheStorage(t *testing.T) {
+	testserver.BoltOnly(t)
 	second := testserver.FreePort(t)
 	s := testserver.Start(t, fmt.Sprintf(`{
 	admin localhost:{admin}

@@ -64,6 +64,7 @@ func metricIs(t *testing.T, s *testserver.Server, sample string, want float64) {
 // TestMetricsScrape drives the docstore, changesets, feeds and a sidecar,
 // then scrapes the admin /metrics and checks each family's values.
 func TestMetricsScrape(t *testing.T) {
+	testserver.BoltOnly(t)
 	sidePort := testserver.FreePort(t)
 	s := testserver.Start(t, fmt.Sprintf(metricsCaddyfile, sidePort))
 	v1 := s.URL() + "/v1"

@@ -74,6 +74,7 @@ func corsSetUp(t *testing.T, v1 string) {
 // told it may attach credentials; the same on docstore, changes and
 // throttle answers.
 func TestCORSDefaultNoCredentials(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, fmt.Sprintf(corsStandalone, ""))
 	v1 := s.URL() + "/v1"
 	corsSetUp(t, v1)
@@ -94,6 +95,7 @@ func TestCORSDefaultNoCredentials(t *testing.T) {
 // TestCORSListedOrigins: with cors_origins only the listed origins are
 // echoed, with credentials and Vary: Origin; others get nothing.
 func TestCORSListedOrigins(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, fmt.Sprintf(corsStandalone, "cors_origins https://app.example"))
 	v1 := s.URL() + "/v1"
 	corsSetUp(t, v1)

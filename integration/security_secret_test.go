@@ -115,6 +115,7 @@ func TestSecretPlaceholderNotAutosaved(t *testing.T) {
 // TestFlushEndpointWarned: the flush endpoint is announced at every
 // start, and the shipped example does not enable it.
 func TestFlushEndpointWarned(t *testing.T) {
+	testserver.BoltOnly(t)
 	s := testserver.Start(t, securityConfig("{dir}/data.db", "flush_endpoint"))
 	expectAll(t, "log", s.Log(), "flush_endpoint is enabled", "delete everything")
 	quiet := testserver.Start(t, securityConfig("{dir}/data.db"))

@@ -118,6 +118,16 @@ func (s *Server) expand(caddyfile string) string {
 // `docstore <file>` option of changes that names one.
 var boltStorage = regexp.MustCompile(`(storage bolt|docstore) \{dir\}/(\S+)`)
 
+// BoltOnly skips a test of the bbolt file itself (its lock, its size,
+// its fsyncs, its backup, the secret file kept next to it) when
+// CHANGEGATE_TEST_STORAGE swaps the storage for PostgreSQL.
+func BoltOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv("CHANGEGATE_TEST_STORAGE") == "postgres" {
+		t.Skip("tests the bbolt file; CHANGEGATE_TEST_STORAGE=postgres runs the other tests on PostgreSQL")
+	}
+}
+
 // swapStorage runs every test on PostgreSQL when CHANGEGATE_TEST_STORAGE
 // is "postgres": each bolt file of a server becomes a schema of its own,
 // kept across restarts and reloads of that server.
