@@ -9,7 +9,7 @@
 #
 # Usage: bash bench/feeds_hangup.sh
 # Environment (defaults in brackets): LISTENERS [10000], ROUNDS [3],
-#   KEEP_TMP [0].
+#   KEEP_TMP [0], LOAD_FLAGS [] (more bench/feedsload flags, e.g. -close-each).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,7 +49,7 @@ one_round() {
 	api PUT "$c" '{}' >/dev/null
 	out=$WORK/load-$variant-$round.txt
 	"$WORK/feedsload" -url "$c/_changes?feed=longpoll&since=now" -n "$LISTENERS" -pid "$SERVER_PID" \
-		-write-url "$c/records/w" -goroutines-url "http://localhost:$ADMIN_PORT/debug/pprof/goroutine?debug=1" \
+		-write-url "$c/records/w" ${LOAD_FLAGS:-} -goroutines-url "http://localhost:$ADMIN_PORT/debug/pprof/goroutine?debug=1" \
 		>"$out" 2>&1 || die "$variant round $round: $(cat "$out")"
 	stop_pid "$SERVER_PID"
 	SERVER_PID=""
