@@ -34,6 +34,9 @@ type hangupWatcher struct {
 
 var hangups hangupWatcher
 
+// epollHangups: see feed_hangup_other.go.
+const epollHangups = true
+
 // wakeID is the wake eventfd's event data; feeds' ids are positive.
 const wakeID = 0
 

@@ -7,6 +7,10 @@ package changes
 // tag nohangupwatch selects this on Linux too, so that bench/feeds.md can
 // measure the watcher against a goroutine per parked connection.
 
+// epollHangups says whether one watcher for the process, not a goroutine
+// per parked longpoll, notices clients leaving.
+const epollHangups = false
+
 func watchHangup(*parkedFeed) bool { return false }
 
 func forgetHangup(*parkedFeed) {}
