@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !nohangupwatch
 
 package changes
 
@@ -33,6 +33,9 @@ type hangupWatcher struct {
 }
 
 var hangups hangupWatcher
+
+// epollHangups: see feed_hangup_other.go.
+const epollHangups = true
 
 // wakeID is the wake eventfd's event data; feeds' ids are positive.
 const wakeID = 0

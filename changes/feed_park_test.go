@@ -174,9 +174,10 @@ func TestFeedParkedClientGone(t *testing.T) {
 	// Each test connection has its reader here; each parked longpoll
 	// none once net/http's goroutines ended (it would hold two per
 	// connection), only the process's hangup watcher on Linux and one
-	// goroutine each elsewhere, plus the handler's shutdown watcher.
+	// goroutine each elsewhere (or built with -tags nohangupwatch), plus
+	// the handler's shutdown watcher.
 	watchers := 20
-	if runtime.GOOS == "linux" {
+	if epollHangups {
 		watchers = 1
 	}
 	eventually(t, func() bool { return runtime.NumGoroutine()-count <= 20+watchers+1 })

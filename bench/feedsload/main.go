@@ -35,15 +35,16 @@ func main() {
 	writeBody := flag.String("write-body", `{"data":{}}`, "body of the write")
 	writeAuth := flag.String("write-auth", "", "Authorization of the write")
 	dialers := flag.Int("dialers", 200, "connections opened at once")
+	goroutinesURL := flag.String("goroutines-url", "", "the server's pprof goroutine URL (Caddy's admin /debug/pprof/goroutine?debug=1): its goroutine count is reported with every listener parked")
 	closeEach := flag.Bool("close-each", false, "close each connection as soon as its answer is in, as a client on its own machine would, instead of all of them once every answer is timed")
 	flag.Parse()
-	if err := run(*target, *target2, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach); err != nil {
+	if err := run(*target, *target2, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach, *goroutinesURL); err != nil {
 		fmt.Fprintln(os.Stderr, "feedsload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool) error {
+func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool, goroutinesURL string) error {
 	var targets []endpoint
 	for _, t := range []string{target, target2} {
 		if t == "" {
@@ -83,6 +84,13 @@ func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth stri
 		rss1 := rss(pid)
 		fmt.Printf("rss_before_kb=%d rss_parked_kb=%d per_listener_bytes=%d marginal_bytes=%d\n", rss0, rss1,
 			(rss1-rss0)*1024/int64(parked), (rss1-rssHalf)*1024/int64(max(parked2, 1)))
+	}
+	if goroutinesURL != "" {
+		g, err := goroutines(goroutinesURL)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("server_goroutines=%d\n", g)
 	}
 	done := make(chan time.Duration, n)
 	// The readers start, and settle in their reads, before the clock
@@ -255,6 +263,22 @@ func write(u, body, auth string) error {
 		return fmt.Errorf("write: %d %s", resp.StatusCode, b)
 	}
 	return nil
+}
+
+// goroutines reads the total from a pprof goroutine profile in its
+// debug=1 text form ("goroutine profile: total N").
+func goroutines(u string) (int, error) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, fmt.Errorf("reading the goroutine count: %w", err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	total, ok := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
+	if err != nil || !ok {
+		return 0, fmt.Errorf("reading the goroutine count from %s: first line %q (%v)", u, line, err)
+	}
+	return strconv.Atoi(total)
 }
 
 // rss is a process's resident memory in KiB (0 without a pid).
