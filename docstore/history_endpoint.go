@@ -118,37 +118,7 @@ func (h *Handler) anyEntry(o *op, r ref, visible func(*Object) bool) bool {
 
 // listHistory lists the entries like any plural endpoint.
 func (h *Handler) listHistory(o *op, c *call, q *query.Query, visible func(*Object) bool) (*response, error) {
-	ts, err := o.listTimestamp(c.r.parent(), KindHistory)
-	if err != nil {
-		return nil, err
-	}
-	if c.prec.NotModified(ts) {
-		resp := newResponse(http.StatusNotModified, nil)
-		resp.header.Set("Cache-Control", "no-cache, no-store")
-		resp.setTimestamp(ts)
-		return resp, nil
-	}
-	if err := o.checkPreconditions(c, &Object{LastModified: ts}); err != nil {
-		return nil, err
-	}
-	found, more, err := o.find(c.r, q, c.method == http.MethodHead, visible)
-	if err != nil {
-		return nil, err
-	}
-	resp := newResponse(http.StatusOK, []byte(`{"data":[]}`))
-	resp.setTimestamp(ts)
-	resp.header.Set("Cache-Control", "no-cache, no-store")
-	if c.method == http.MethodHead {
-		n := strconv.Itoa(len(found))
-		resp.header.Set("Total-Objects", n)
-		resp.header.Set("Total-Records", n)
-		return resp, nil
-	}
-	if more {
-		resp.header.Set("Next-Page", h.nextPage(c.request, q, found[len(found)-1], q.Offset+len(found)+1))
-	}
-	resp.body, err = listBody(found, q)
-	return resp, err
+	return h.listPage(o, c, KindHistory, func() (*query.Query, error) { return q, nil }, visible)
 }
 
 // deleteHistory deletes the matching entries (Kinto allows it to bucket

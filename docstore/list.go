@@ -21,8 +21,16 @@ type listed struct {
 // listObjects answers GET/HEAD on a list. The ETag is the list timestamp
 // whatever the filters; HEAD gives Total-Records and Total-Objects.
 func (h *Handler) listObjects(o *op, c *call) (*response, error) {
+	parse := func() (*query.Query, error) { return h.parseQuery(c.request.query) }
+	return h.listPage(o, c, c.r.Kind, parse, c.visibleFilter())
+}
+
+// listPage answers GET/HEAD on the list of kind under c's parent with
+// the query parse returns, keeping the objects visible accepts. The query
+// is parsed after the preconditions: a 304 wins over a bad filter.
+func (h *Handler) listPage(o *op, c *call, kind string, parse func() (*query.Query, error), visible func(*Object) bool) (*response, error) {
 	req, r, prec := c.request, c.r, c.prec
-	ts, err := o.listTimestamp(r.parent(), r.Kind)
+	ts, err := o.listTimestamp(r.parent(), kind)
 	if err != nil {
 		return nil, err
 	}
@@ -37,11 +45,11 @@ func (h *Handler) listObjects(o *op, c *call) (*response, error) {
 	if err := o.checkPreconditions(c, &Object{LastModified: ts}); err != nil {
 		return nil, err
 	}
-	q, err := h.parseQuery(req.query)
+	q, err := parse()
 	if err != nil {
 		return nil, err
 	}
-	found, more, err := o.find(r, q, req.method == http.MethodHead, c.visibleFilter())
+	found, more, err := o.find(r, q, req.method == http.MethodHead, visible)
 	if err != nil {
 		return nil, err
 	}
