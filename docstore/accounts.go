@@ -164,13 +164,7 @@ func (h *Handler) putAccount(o *op, a *accountCall, posted bool) (*response, err
 	case !h.mayAccess(a, a.existing, permWrite):
 		return nil, h.errUnauthorized(a.id)
 	}
-	if err := a.ownAccountOnly(); err != nil {
-		return nil, err
-	}
-	if err := o.checkPreconditions(a.call, a.existing); err != nil {
-		return nil, err
-	}
-	p, err := parsePayload(a.body)
+	p, err := a.payload(o)
 	if err != nil {
 		return nil, err
 	}
@@ -220,13 +214,7 @@ func (h *Handler) patchAccount(o *op, a *accountCall) (*response, error) {
 	if !h.mayAccess(a, a.existing, permWrite) {
 		return nil, h.errUnauthorized(a.id)
 	}
-	if err := a.ownAccountOnly(); err != nil {
-		return nil, err
-	}
-	if err := o.checkPreconditions(a.call, a.existing); err != nil {
-		return nil, err
-	}
-	p, err := parsePayload(a.body)
+	p, err := a.payload(o)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +239,18 @@ func (h *Handler) patchAccount(o *op, a *accountCall) (*response, error) {
 		return nil, err
 	}
 	return objectResponse(http.StatusOK, obj, a.viewer())
+}
+
+// payload reads the body of a write the caller may make, once the
+// own-account rule and the preconditions allow it.
+func (a *accountCall) payload(o *op) (*payload, error) {
+	if err := a.ownAccountOnly(); err != nil {
+		return nil, err
+	}
+	if err := o.checkPreconditions(a.call, a.existing); err != nil {
+		return nil, err
+	}
+	return parsePayload(a.body)
 }
 
 // ownAccountOnly refuses a user who is not an administrator writing an
