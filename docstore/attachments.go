@@ -48,6 +48,9 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 		if up, err = h.parseUpload(req, r); err != nil {
 			return errorResponse(kinto.AsError(err))
 		}
+		if refused := h.mayUpload(ctx, req, r, personal); refused != nil {
+			return refused
+		}
 		dir := h.cfg.Attachments.dir(r.Bucket, r.Collection)
 		if err := writeFile(dir, up.fileName, up.content); err != nil {
 			return h.internalError(req, err)
@@ -82,17 +85,10 @@ func (h *Handler) attachmentEndpoint(ctx context.Context, req *request, r ref) *
 	return resp
 }
 
-// serveAttachmentWrite links (POST) or unlinks (DELETE) the record's
-// attachment inside o's transaction.
-func (h *Handler) serveAttachmentWrite(o *op, req *request, r ref, up *upload) (*response, error) {
-	resp, err := h.attachmentWrite(o, req, r, up)
-	if ke, ok := err.(*kinto.Error); ok {
-		resp, err = errorResponse(ke), nil
-	}
-	return resp, err
-}
-
-func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*response, error) {
+// authorizeAttachment returns the record, once the caller may write it:
+// kinto-attachment asks write on an existing record, record:create on
+// the collection otherwise, which is what a PUT of the record asks.
+func (h *Handler) authorizeAttachment(o *op, req *request, r ref) (*Object, error) {
 	h.prepare(o, req)
 	id, err := o.identify(req.userID)
 	if err != nil {
@@ -105,12 +101,51 @@ func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*resp
 	if err != nil {
 		return nil, err
 	}
-	// kinto-attachment asks write on an existing record, record:create
-	// on the collection otherwise: what a PUT of the record asks.
 	asPut := *req
 	asPut.method = http.MethodPut
 	asPut.header = http.Header{}
 	if _, err := h.authorize(o, id, &asPut, r, existing); err != nil {
+		return nil, err
+	}
+	return existing, nil
+}
+
+// mayUpload refuses, before the file touches the disk, a caller who may
+// not write the record (the transaction checks again): refused uploads
+// must cost no disk write. A personal bucket that does not exist yet is
+// left to the transaction, which creates it for its owner.
+func (h *Handler) mayUpload(ctx context.Context, req *request, r ref, personal bool) *response {
+	if personal {
+		return nil
+	}
+	var refused *response
+	err := h.store.read(ctx, func(o *op) error {
+		refused = nil
+		_, err := h.authorizeAttachment(o, req, r)
+		if ke, ok := err.(*kinto.Error); ok {
+			refused, err = errorResponse(ke), nil
+		}
+		return err
+	})
+	if err != nil {
+		return h.internalError(req, err)
+	}
+	return refused
+}
+
+// serveAttachmentWrite links (POST) or unlinks (DELETE) the record's
+// attachment inside o's transaction.
+func (h *Handler) serveAttachmentWrite(o *op, req *request, r ref, up *upload) (*response, error) {
+	resp, err := h.attachmentWrite(o, req, r, up)
+	if ke, ok := err.(*kinto.Error); ok {
+		resp, err = errorResponse(ke), nil
+	}
+	return resp, err
+}
+
+func (h *Handler) attachmentWrite(o *op, req *request, r ref, up *upload) (*response, error) {
+	existing, err := h.authorizeAttachment(o, req, r)
+	if err != nil {
 		return nil, err
 	}
 	if err := o.requireParents(r); err != nil {

@@ -193,3 +193,24 @@ func TestAttachmentsOffByDefault(t *testing.T) {
 	do(t, "POST", s.URL()+"/v1/buckets/b/collections/c/records/r/attachment", body, ct, basic("alice")).
 		expect(t, 404, `{"code":404,"errno":111,"error":"Not Found","message":"The resource you are looking for could not be found."}`)
 }
+
+// TestAttachmentsRefusedUploadWritesNothing: an upload the caller may not
+// make is refused before its file reaches the disk, so anonymous and
+// unauthorised uploads cost no disk write (not even the folder).
+func TestAttachmentsRefusedUploadWritesNothing(t *testing.T) {
+	testserver.BoltOnly(t)
+	s := testserver.Start(t, fmt.Sprintf(attachmentsCaddyfile, ""))
+	v1 := s.URL() + "/v1"
+	changesCreate(t, v1, "b", "c")
+	endpoint := v1 + "/buckets/b/collections/c/records/r1/attachment"
+	body, ct := multipartBody(t, formField{"attachment", "test.txt", "text/plain", "test"})
+	do(t, "POST", endpoint, body, ct).expect(t, 401, msg401)
+	do(t, "POST", endpoint, body, ct, basic("bob")).expect(t, 403, msg403)
+	if _, err := os.Stat(filepath.Join(s.Dir(), "files", "b")); !os.IsNotExist(err) {
+		t.Fatalf("refused uploads touched the attachments folder: stat says %v", err)
+	}
+	do(t, "POST", endpoint, body, ct, basic("alice")).expectStatus(t, 201)
+	if _, err := os.Stat(filepath.Join(s.Dir(), "files", "b", "c")); err != nil {
+		t.Fatalf("the accepted upload's folder: %v", err)
+	}
+}
