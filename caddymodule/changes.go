@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/changes/upstream"
 	"github.com/changegate/changegate/docstore"
 )
 
@@ -106,7 +107,7 @@ type Changes struct {
 
 	cfg     changes.Config
 	cfgID   configID
-	sidecar *sidecar
+	sidecar *upstream.Proxy
 	logger  *slog.Logger
 	live    *changesLive
 }
