@@ -9,7 +9,7 @@ import (
 )
 
 // This file is the seam the `changes` package reads storage through
-// (DESIGN.md): every collection's records timestamp in one call, a
+// (kinto.Source, by way of ChangeSource): every collection's records timestamp in one call, a
 // collection's changes since a timestamp in one consistent read, and the
 // event subscription (Store.Subscribe).
 
