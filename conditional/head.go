@@ -44,7 +44,10 @@ func (ex *exchange) headETag(next middleware.Next) (etag string) {
 }
 
 // bodyCatcher is the ResponseWriter of a replayed GET: it keeps the body
-// (up to limit) and gives up on streams.
+// (up to limit) and gives up on streams. It is not a recorder.Recorder:
+// there is no client behind it to pass anything to, a flush must cancel
+// the replay (a feed would never end), and a body past the limit must
+// not (its producer would log a failed write).
 type bodyCatcher struct {
 	header  http.Header
 	status  int
