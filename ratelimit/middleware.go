@@ -42,7 +42,9 @@ type Middleware struct {
 	// is returned (package caddymodule hands the refusal to Caddy's
 	// handle_errors routes).
 	Handoff func(w http.ResponseWriter, r *http.Request, rf Refusal) error
-	Logger  *zap.Logger
+	// Logger gets the outages and, at debug level, the refusals; nil
+	// logs nothing.
+	Logger *zap.Logger
 	// ClientIP, when set, names the client in the debug log of a refusal.
 	ClientIP func(*http.Request) string
 
@@ -91,7 +93,7 @@ func (m *Middleware) Probe(ctx context.Context) error {
 			"Start Redis or fix the address, or use fail_open to let requests pass unlimited while it is away", m.StoreName, err)
 	}
 	m.down.Store(true)
-	m.Logger.Warn("rate limit store does not answer at start; requests pass without limits until it does (fail_open)",
+	m.logger().Warn("rate limit store does not answer at start; requests pass without limits until it does (fail_open)",
 		zap.String("store", m.StoreName), zap.Error(err))
 	return nil
 }
@@ -118,7 +120,7 @@ func (m *Middleware) Serve(w http.ResponseWriter, r *http.Request, next middlewa
 		return m.storeFailed(w, r, next, err)
 	}
 	if m.down.Load() && m.down.CompareAndSwap(true, false) {
-		m.Logger.Info("rate limit store reachable again", zap.String("store", m.StoreName))
+		m.logger().Info("rate limit store reachable again", zap.String("store", m.StoreName))
 	}
 	SetHeaders(w.Header(), *d, sc.policies, m.IETFHeaders)
 	if d.Allowed {
@@ -194,7 +196,7 @@ func (rule *Rule) clientKey(r *http.Request) (tag, client string) {
 // reject answers a refused request.
 func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, d Decision, policies []*Policy) error {
 	zone := policies[d.Tightest()].Name
-	if c := m.Logger.Check(zap.DebugLevel, "rate limit exceeded"); c != nil {
+	if c := m.logger().Check(zap.DebugLevel, "rate limit exceeded"); c != nil {
 		fields := []zap.Field{zap.String("zone", zone), zap.Duration("retry_after", d.RetryAfter())}
 		if m.ClientIP != nil {
 			fields = append(fields, zap.String("client_ip", m.ClientIP(r)))
@@ -213,7 +215,7 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, d Decision, 
 // storeFailed applies the failure policy when the store cannot decide.
 func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next middleware.Next, err error) error {
 	if r.Context().Err() == nil && m.down.CompareAndSwap(false, true) {
-		m.Logger.Error("rate limit store unreachable",
+		m.logger().Error("rate limit store unreachable",
 			zap.String("store", m.StoreName), zap.Bool("fail_closed", m.FailClosed), zap.Error(err))
 	}
 	if !m.FailClosed {
@@ -238,6 +240,13 @@ func (m *Middleware) FormatFor(r *http.Request) Format {
 		return FormatKinto
 	}
 	return FormatJSON
+}
+
+func (m *Middleware) logger() *zap.Logger {
+	if m.Logger == nil {
+		return zap.NewNop()
+	}
+	return m.Logger
 }
 
 // isPreflight tells a CORS preflight request (Fetch standard §3.2.2).
