@@ -142,9 +142,9 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 }
 
 // check refuses settings that cannot work, naming the directive's option
-// and the fix, before anything is opened. (A missing user-id secret is
-// not one of them: it is generated and kept next to the data.) (The Caddyfile parser catches
-// what it can earlier, at adapt; this also covers JSON configs.)
+// and the fix, before anything is opened; the Caddyfile parser catches
+// them earlier, at adapt, and this covers JSON configs. A missing user-id
+// secret is not one of them: it is generated and kept next to the data.
 func (d *Docstore) check() error {
 	if d.EOS != "" {
 		if err := checkEOSDate(d.EOS); err != nil {
