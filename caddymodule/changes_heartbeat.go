@@ -31,7 +31,7 @@ func (c *Changes) serveHeartbeat(w http.ResponseWriter, r *http.Request, next ca
 		keys, err := c.upstreamHeartbeat(r.WithContext(ctx), next)
 		answered <- keys
 		return err
-	}}}, healthChecksOf(c.cfgID)...)
+	}}}, c.app.healthChecks()...)
 	status := docstore.RunHealthChecks(ctx, checks)
 	select {
 	case keys := <-answered:
