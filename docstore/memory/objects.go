@@ -40,8 +40,30 @@ func (t *tx) Put(parent, kind string, obj *docstore.Object) error {
 		}
 		return fmt.Errorf("putting %s %q of %q: %w", kind, id, parent, err)
 	}
-	t.store(set{parent, kind}, obj.ID, cloneObject(obj))
+	s := set{parent, kind}
+	c := cloneObject(obj)
+	var prev int64
+	if old := t.e.objects[s][obj.ID]; old != nil {
+		prev = old.Generation
+	}
+	c.Generation = docstore.NextGeneration(obj, prev)
+	t.store(s, obj.ID, c)
 	return nil
+}
+
+// GetVersion returns a copy of the object or tombstone.
+func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
+	if err := t.readable(); err != nil {
+		return nil, err
+	}
+	if err := docstore.CheckList(parent, kind); err != nil {
+		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
+	}
+	obj := t.e.objects[set{parent, kind}][id]
+	if obj == nil {
+		return nil, docstore.ErrNotFound
+	}
+	return cloneObject(obj), nil
 }
 
 // store sets (or, when obj is nil, removes) id in s, recording how to
