@@ -11,6 +11,15 @@ import (
 
 // Get returns a copy of the live object.
 func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, false)
+}
+
+// GetVersion returns a copy of the object or tombstone.
+func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, true)
+}
+
+func (t *tx) get(parent, kind, id string, tombstones bool) (*docstore.Object, error) {
 	if err := t.readable(); err != nil {
 		return nil, err
 	}
@@ -18,7 +27,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
 	}
 	obj := t.e.objects[set{parent, kind}][id]
-	if obj == nil || obj.Deleted {
+	if obj == nil || (obj.Deleted && !tombstones) {
 		return nil, docstore.ErrNotFound
 	}
 	return cloneObject(obj), nil
@@ -49,21 +58,6 @@ func (t *tx) Put(parent, kind string, obj *docstore.Object) error {
 	c.Generation = docstore.NextGeneration(obj, prev)
 	t.store(s, obj.ID, c)
 	return nil
-}
-
-// GetVersion returns a copy of the object or tombstone.
-func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
-	if err := t.readable(); err != nil {
-		return nil, err
-	}
-	if err := docstore.CheckList(parent, kind); err != nil {
-		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
-	}
-	obj := t.e.objects[set{parent, kind}][id]
-	if obj == nil {
-		return nil, docstore.ErrNotFound
-	}
-	return cloneObject(obj), nil
 }
 
 // store sets (or, when obj is nil, removes) id in s, recording how to
