@@ -148,15 +148,8 @@ func (s *Store) ReadDocs(ctx context.Context, bucket, collection string, ids []s
 			return err
 		}
 		page.Exists = true
-		parent := CollectionURI(bucket, collection)
-		for _, id := range ids {
-			obj, err := tx.GetVersion(parent, KindRecord, id)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
+		objs, err := getVersions(tx, CollectionURI(bucket, collection), KindRecord, ids)
+		for _, obj := range objs {
 			data := obj.Data
 			if obj.Deleted {
 				data = tombstoneData(obj)
@@ -164,9 +157,38 @@ func (s *Store) ReadDocs(ctx context.Context, bucket, collection string, ids []s
 			page.Changes = append(page.Changes, data)
 			page.Meta = append(page.Meta, changeMeta(obj))
 		}
-		return nil
+		return err
 	})
 	return page, err
+}
+
+// VersionsReader is an optional Tx method for engines where every read
+// is a round trip to a server (PostgreSQL): the stored versions of
+// several ids of one list in one read.
+type VersionsReader interface {
+	// GetVersions returns the object or tombstone of each id stored, in
+	// any order, with no permissions.
+	GetVersions(parent, kind string, ids []string) ([]*Object, error)
+}
+
+// getVersions reads the stored versions of ids, in one read when the
+// engine can.
+func getVersions(tx Tx, parent, kind string, ids []string) ([]*Object, error) {
+	if r, ok := tx.(VersionsReader); ok {
+		return r.GetVersions(parent, kind, ids)
+	}
+	var out []*Object
+	for _, id := range ids {
+		obj, err := tx.GetVersion(parent, kind, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
 }
 
 // collectionExists reports whether the collection and its bucket exist.

@@ -56,6 +56,8 @@ func testGenerations(h *harness) {
 	h.put(collC, kindR, obj("r1", 90))
 	h.assertGenerations("write after a copy", "r1=10", "other=1", "new=5")
 
+	h.assertVersions([]string{"r1", "nothing", "new"}, "new=5 deleted", "r1=10")
+
 	// Generations are per list and forgotten with the tree.
 	h.put(bucketB, kindG, obj("r1", 91))
 	if g := h.version(bucketB, kindG, "r1").Generation; g != 1 {
@@ -113,4 +115,33 @@ func (h *harness) assertGenerations(step string, want ...string) {
 			h.Fatalf("%s: Scan(%+v) generations %q, GetVersion %q; want %q", step, opts, got, versions, want)
 		}
 	}
+}
+
+// assertVersions checks what an engine's VersionsReader, when it has one,
+// reads of ids in collC: "id=generation[ deleted]" of those stored.
+func (h *harness) assertVersions(ids []string, want ...string) {
+	h.Helper()
+	h.view(func(tx docstore.Tx) error {
+		r, ok := tx.(docstore.VersionsReader)
+		if !ok {
+			return nil
+		}
+		objs, err := r.GetVersions(collC, kindR, ids)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, o := range objs {
+			s := fmt.Sprintf("%s=%d", o.ID, o.Generation)
+			if o.Deleted {
+				s += " deleted"
+			}
+			got = append(got, s)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			h.Fatalf("GetVersions(%q) = %q; want %q", ids, got, want)
+		}
+		return nil
+	})
 }
