@@ -270,3 +270,25 @@ func TestFeedHead(t *testing.T) {
 		t.Errorf("Content-Type %q", got)
 	}
 }
+
+// TestFeedRevGenerations: every write of a record is its next generation,
+// a permission-only change and a re-creation over the tombstone included
+// (each gives the record a new last_modified); the document carries the
+// whole history.
+func TestFeedRevGenerations(t *testing.T) {
+	f := newFeedFixture(t)
+	f.put("a", `{"n":1}`)
+	w := f.do("PATCH", feedColl+"/records/a", `{"permissions":{"read":["system.Everyone"]}}`)
+	if w.Code != 200 {
+		t.Fatalf("PATCH permissions: %d %s", w.Code, w.Body)
+	}
+	f.del("a")
+	lm := f.put("a", `{"n":4}`)
+	expect(t, f.do("GET", feedColl+"/_changes", ""), 200, normalBody(fmt.Sprintf(`"%d"`, lm), 0, row("a", lm, 4, false)))
+	var ids []string
+	for g := int64(4); g >= 1; g-- {
+		ids = append(ids, fmt.Sprintf("%q", strings.TrimPrefix(revOf("a", g), fmt.Sprint(g)+"-")))
+	}
+	want := fmt.Sprintf(`{"_id":"a","_rev":"%s","n":4,"id":"a","last_modified":%d,"_revisions":{"start":4,"ids":[%s]}}`+"\n", revOf("a", 4), lm, strings.Join(ids, ","))
+	expect(t, f.do("GET", feedColl+"/a?revs=true", ""), 200, want)
+}
