@@ -79,15 +79,17 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 		if len(old) != idRefSize {
 			return errCorrupt
 		}
+		// One seek reads the generation it replaces and deletes it.
 		oldKey := objectKey(prefix, int64At(old), obj.ID)
-		if v := t.objects.Get(oldKey); v != nil {
+		c := t.objects.Cursor()
+		if k, v := c.Seek(oldKey); bytes.Equal(k, oldKey) {
 			var err error
 			if prev, _, _, err = splitValue(v); err != nil {
 				return err
 			}
-		}
-		if err := t.objects.Delete(oldKey); err != nil {
-			return err
+			if err := c.Delete(); err != nil {
+				return err
+			}
 		}
 		if old[8]&flagDeleted == 0 {
 			delta--
