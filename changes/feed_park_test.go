@@ -134,7 +134,7 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	if other := waiting.answer(); got != other {
 		t.Fatalf("parked answer %q\nrequest goroutine's %q", got, other)
 	}
-	prefix := "{\"results\":[\n" + strings.TrimSuffix(row("a", a, false), "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s",`, revOf("a", a))
+	prefix := "{\"results\":[\n" + strings.TrimSuffix(row("a", a, 1, false), "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s",`, revOf("a", 1))
 	suffix := fmt.Sprintf("}}\n],\n\"last_seq\":\"%d\",\"pending\":0}\n\n", a)
 	if !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, suffix) || !strings.Contains(got, `"n":1`) {
 		t.Fatalf("parked answer %q", got)
@@ -228,7 +228,7 @@ func TestFeedParkedFilterMiss(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	x := f.put("x", `{}`)
-	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, x), 0, row("x", x, false)); got != want {
+	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, x), 0, row("x", x, 1, false)); got != want {
 		t.Fatalf("answer %q want %q", got, want)
 	}
 }
@@ -252,7 +252,7 @@ func TestFeedParkedClientSends(t *testing.T) {
 		t.Fatalf("%d parked after the client sent more", n)
 	}
 	a := f.put("a", `{}`)
-	want := normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, false))
+	want := normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, 1, false))
 	for name, rf := range map[string]*rawFeed{"sent later": later, "pipelined": pipelined} {
 		if got := rf.answer(); got != want {
 			t.Errorf("%s: %q want %q", name, got, want)

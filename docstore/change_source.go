@@ -42,6 +42,11 @@ func (s ChangeSource) ReadChanges(ctx context.Context, key kinto.Key, q kinto.Ch
 	return s.Store.ReadChanges(ctx, key.Bucket, key.Collection, q)
 }
 
+// ReadDocs reads records and tombstones by id in one read transaction.
+func (s ChangeSource) ReadDocs(ctx context.Context, key kinto.Key, ids []string) (*kinto.ChangesPage, error) {
+	return s.Store.ReadDocs(ctx, key.Bucket, key.Collection, ids)
+}
+
 // Subscribe forwards the store's commit events.
 func (s ChangeSource) Subscribe(fn func(Event)) func() {
 	return s.Store.Subscribe(fn)
