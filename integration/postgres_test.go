@@ -38,7 +38,12 @@ const postgresCaddyfile = changesGlobal + `:{port} {
 // first; it returns both /v1 URLs.
 func startPair(t *testing.T) (a, b string) {
 	t.Helper()
-	dsn := pgtest.Schema(t, "pool_max_conns=8")
+	return startPairOn(t, pgtest.Schema(t, "pool_max_conns=8"))
+}
+
+// startPairOn is startPair on the schema of dsn.
+func startPairOn(t *testing.T, dsn string) (a, b string) {
+	t.Helper()
 	sa := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
 	sb := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
 	a, b = sa.URL()+"/v1", sb.URL()+"/v1"
