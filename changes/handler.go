@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Paths of the monitor collection, below the version prefix.
@@ -118,6 +120,10 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
+		return true
+	}
+	if err := h.state.sync(r.Context()); err != nil {
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return true
 	}
 	ps := parseParams(r.URL.RawQuery)

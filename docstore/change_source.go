@@ -42,6 +42,11 @@ func (s ChangeSource) ReadChanges(ctx context.Context, key kinto.Key, q kinto.Ch
 	return s.Store.ReadChanges(ctx, key.Bucket, key.Collection, q)
 }
 
+// Sync returns once the events of every write committed before it have
+// been published (Store.Sync): instant unless other writers share the
+// engine.
+func (s ChangeSource) Sync(ctx context.Context) error { return s.Store.Sync(ctx) }
+
 // Subscribe forwards the store's commit events.
 func (s ChangeSource) Subscribe(fn func(Event)) func() {
 	return s.Store.Subscribe(fn)

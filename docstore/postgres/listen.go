@@ -84,7 +84,8 @@ func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]
 	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return live, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	sent := e.barrier.connected()
+	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+e.barrier.channel); err != nil {
 		return live, err
 	}
 	if !lost.IsZero() {
@@ -92,11 +93,16 @@ func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]
 			return live, err
 		}
 	}
+	e.barrier.release(sent)
 	live = true
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return live, err
+		}
+		if n.Channel == e.barrier.channel {
+			e.barrier.echo(n.Payload)
+			continue
 		}
 		var p notification
 		if json.Unmarshal([]byte(n.Payload), &p) != nil || p.Schema != schema || p.App == e.name {
