@@ -166,3 +166,17 @@ func (b *barrier) connected() uint64 {
 	b.started = true
 	return b.sent
 }
+
+// isStarted reports whether a listener has connected.
+func (b *barrier) isStarted() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.started
+}
+
+// rounds counts the rounds sent.
+func (b *barrier) rounds() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
+}

@@ -43,7 +43,8 @@ type notification struct {
 // this engine are left out: the Store publishes those itself. After a
 // lost connection it reconnects, with growing delays, and publishes the
 // newest write of every list changed since shortly before the loss, so
-// that nothing committed meanwhile goes unseen. Events may repeat.
+// that nothing committed meanwhile goes unseen. Events may repeat. It
+// also relays the engine's notification barriers (see Sync).
 func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event)) {
 	var lost time.Time
 	delay := minRetry
