@@ -182,7 +182,7 @@ longpolls() {
 	api PUT "$A/buckets/bench/collections/feed"
 	"$WORK/feedsload" -n "$LISTENERS" -url "$A/buckets/bench/collections/feed/_changes?feed=longpoll&since=now&timeout=120000" \
 		-url2 "$B/buckets/bench/collections/feed/_changes?feed=longpoll&since=now&timeout=120000" \
-		-write-url "$A/buckets/bench/collections/feed/records/wake"
+		-write-url "$A/buckets/bench/collections/feed/records/wake" -pid "$PID_A" -pid2 "$PID_B"
 }
 
 main() {
