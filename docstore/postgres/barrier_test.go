@@ -75,7 +75,7 @@ func TestSyncPublishesEarlierWrites(t *testing.T) {
 func TestSyncSharesRounds(t *testing.T) {
 	a, _ := openTest(t)
 	listening(t, a)
-	before := a.barrier.rounds()
+	before := a.barrier.count()
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Go(func() {
@@ -85,10 +85,10 @@ func TestSyncSharesRounds(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := a.barrier.rounds() - before; n < 1 || n > 100 {
-		t.Fatalf("200 concurrent Syncs sent %d barrier notifications; want between 1 and 100", n)
+	if n := a.barrier.count() - before; n < 1 || n > 100 {
+		t.Fatalf("200 concurrent Syncs ran %d barrier statements; want between 1 and 100", n)
 	}
-	t.Logf("200 concurrent Syncs: %d barrier notifications", a.barrier.rounds()-before)
+	t.Logf("200 concurrent Syncs: %d barrier statements", a.barrier.count()-before)
 }
 
 // TestSyncAfterLostListener: a Sync waiting while the listener's

@@ -58,7 +58,7 @@ type Engine struct {
 	name string
 	dsn  string
 	// barrier serves Sync, with the listener.
-	barrier *barrier
+	barrier barrier
 }
 
 var _ docstore.Engine = (*Engine)(nil)
@@ -93,7 +93,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres: %w", unavailable(err))
 	}
-	e := &Engine{pool: pool, name: name, dsn: dsn, barrier: newBarrier()}
+	e := &Engine{pool: pool, name: name, dsn: dsn}
 	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return ensureSchema(ctx, c.Conn()) })
 	if err != nil {
 		pool.Close()
