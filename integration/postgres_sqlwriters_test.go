@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,16 +33,7 @@ func TestPostgresSQLWritersOrdered(t *testing.T) {
 	}
 	defer pool.Close()
 
-	done := make(chan struct{})
-	var followers sync.WaitGroup
-	var results []*follower
-	for _, v1 := range []string{a, b} {
-		for _, kind := range []string{"records", "changeset", "longpoll"} {
-			f := &follower{t: t, v1: v1, kind: kind, ids: map[string]int{}}
-			results = append(results, f)
-			followers.Go(func() { f.run(done) })
-		}
-	}
+	stop := followAll(t, a, b)
 	const writers, each = 4, 20
 	var writes atomic.Int64
 	var wwg sync.WaitGroup
@@ -57,36 +49,14 @@ func TestPostgresSQLWritersOrdered(t *testing.T) {
 			}
 		})
 		for i, v1 := range []string{a, b} {
-			wwg.Go(func() {
-				for n := range each {
-					id := fmt.Sprintf("i%d-w%d-n%d", i, w, n)
-					r := do(t, "PUT", v1+"/buckets/main/collections/c/records/"+id, `{"data":{}}`, basic("alice"))
-					if r.status != 201 {
-						t.Errorf("PUT %s: %d %s", id, r.status, r.body)
-						return
-					}
-					writes.Add(1)
-				}
-			})
+			wwg.Go(func() { putRecords(t, v1, fmt.Sprintf("i%d-w%d", i, w), each, time.Time{}, &writes) })
 		}
 	}
 	wwg.Wait()
-	close(done)
-	followers.Wait()
+	results := stop()
 	want := int(writes.Load())
 	t.Logf("%d acknowledged writes: %d by SQL, the rest through 2 instances", want, writers*each)
-	for _, f := range results {
-		misses, dups := want-len(f.ids), 0
-		for _, n := range f.ids {
-			if n != 1 {
-				dups++
-			}
-		}
-		t.Logf("%s follower on %s: %d seen, %d missed, %d seen twice", f.kind, f.v1, len(f.ids), misses, dups)
-		if misses != 0 || dups != 0 {
-			t.Errorf("%s follower on %s missed %d writes and saw %d twice", f.kind, f.v1, misses, dups)
-		}
-	}
+	expectEachOnce(t, results, want)
 }
 
 // sqlInsert creates record id of main/c as Kinto does: last_modified

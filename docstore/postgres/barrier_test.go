@@ -41,6 +41,18 @@ func listening(t *testing.T, a *Engine) (seen func() []docstore.Event) {
 	return seen
 }
 
+// openPeer opens another engine on the schema of dsn, as another
+// instance would.
+func openPeer(t *testing.T, dsn string) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 // TestSyncWithoutListener: with no listener there is nothing to wait for.
 func TestSyncWithoutListener(t *testing.T) {
 	a, _ := openTest(t)
@@ -53,11 +65,7 @@ func TestSyncWithoutListener(t *testing.T) {
 // engine committed just before has been published, every time.
 func TestSyncPublishesEarlierWrites(t *testing.T) {
 	a, dsn := openTest(t)
-	b, err := Open(context.Background(), dsn, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openPeer(t, dsn)
 	seen := listening(t, a)
 	for lm := int64(1000); lm < 1050; lm++ {
 		put(t, b, coll, docstore.KindRecord, &docstore.Object{ID: "r", LastModified: lm, Data: json.RawMessage(`{}`)})
@@ -96,11 +104,7 @@ func TestSyncSharesRounds(t *testing.T) {
 // the write committed meanwhile is published by then.
 func TestSyncAfterLostListener(t *testing.T) {
 	a, dsn := openTest(t)
-	b, err := Open(context.Background(), dsn, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openPeer(t, dsn)
 	seen := listening(t, a)
 	db := sqlConn(t, dsn)
 	if _, err := db.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
