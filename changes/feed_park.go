@@ -344,6 +344,12 @@ func (p *parkedFeed) send(out []byte) {
 // client already has its whole answer, the chunked body's end, without
 // it.
 func (p *parkedFeed) sendThenClose(out []byte) {
+	if !p.chunked {
+		// An HTTP/1.0 body ends with the connection: closing is the end
+		// of the answer.
+		p.send(out)
+		return
+	}
 	// A client that reads its answer and leaves at once must not have
 	// watch close ahead of the others' answers either.
 	p.closeQueued.Store(true)
