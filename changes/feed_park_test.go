@@ -280,3 +280,28 @@ func TestFeedParkedClientSends(t *testing.T) {
 	}
 	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
 }
+
+// TestWakeQueueDefersCloses: an answered connection closes once the wake
+// queue has been idle closeQuiet, and while wake-ups keep running, no
+// later than closeMaxDelay after it began to wait.
+func TestWakeQueueDefersCloses(t *testing.T) {
+	closedAfter := func(busy bool) time.Duration {
+		q := &wakeQueue{}
+		if busy {
+			q.running = 1
+		}
+		server, client := net.Pipe()
+		start := time.Now()
+		q.closeLater(&parkedFeed{conn: server})
+		if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("read %v; want EOF", err)
+		}
+		return time.Since(start)
+	}
+	if d := closedAfter(false); d < closeQuiet || d > closeQuiet+closeMaxDelay/2 {
+		t.Errorf("idle queue: closed after %v; want about %v", d, closeQuiet)
+	}
+	if d := closedAfter(true); d < closeMaxDelay || d > 2*closeMaxDelay {
+		t.Errorf("busy queue: closed after %v; want about %v", d, closeMaxDelay)
+	}
+}
