@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Paths of the monitor collection, below the version prefix.
@@ -118,6 +120,13 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
+		return true
+	}
+	// These answer from what events built (registry, changeset cache,
+	// monitor views): on a source other writers share, first have the
+	// events of every write committed before this request.
+	if err := h.state.sync(r.Context()); err != nil {
+		h.sendError(w, r, kinto.ExposeDefault, err)
 		return true
 	}
 	ps := parseParams(r.URL.RawQuery)

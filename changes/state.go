@@ -136,6 +136,17 @@ func (s *State) verify(k Key, st Stamp) {
 	}
 }
 
+// sync waits, when the source is shared with other writers (Syncer),
+// until the registry has applied every write committed before the call:
+// nothing served from it afterwards is older than a write acknowledged
+// before the request began, whichever instance acknowledged it.
+func (s *State) sync(ctx context.Context) error {
+	if sy, ok := s.source.(Syncer); ok {
+		return sy.Sync(ctx)
+	}
+	return nil
+}
+
 // Subscribe calls fn with every event after the registry has applied it
 // (for change feeds). fn must not block.
 func (s *State) Subscribe(fn func(Event)) (unsubscribe func()) {

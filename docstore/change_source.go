@@ -47,6 +47,11 @@ func (s ChangeSource) ReadDocs(ctx context.Context, key kinto.Key, ids []string)
 	return s.Store.ReadDocs(ctx, key.Bucket, key.Collection, ids)
 }
 
+// Sync returns once the events of every write committed before it have
+// been published (Store.Sync): instant unless other writers share the
+// engine.
+func (s ChangeSource) Sync(ctx context.Context) error { return s.Store.Sync(ctx) }
+
 // Subscribe forwards the store's commit events.
 func (s ChangeSource) Subscribe(fn func(Event)) func() {
 	return s.Store.Subscribe(fn)

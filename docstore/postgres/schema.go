@@ -270,6 +270,9 @@ func ensureSchema(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := tx.Exec(ctx, additiveDDL); err != nil {
 		return fmt.Errorf("adding changegate's columns and triggers: %w", err)
 	}
+	if _, err := tx.Exec(ctx, orderDDL); err != nil {
+		return fmt.Errorf("adding changegate's ordering trigger: %w", err)
+	}
 	return tx.Commit(ctx)
 }
 
