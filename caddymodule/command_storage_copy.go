@@ -86,6 +86,11 @@ func storageCopy(ctx context.Context, from, to string, w io.Writer) error {
 		return fmt.Errorf("opening %s: %v", src.describe(), err)
 	}
 	defer se.Close()
+	if u, ok := se.(formatUpgrader); ok {
+		if from, to, ok := u.FormatUpgrade(); ok {
+			fmt.Fprintf(w, "upgraded %s from storage format %d to %d\n", src.describe(), from, to)
+		}
+	}
 	de, err := dst.engine.Open(dst.Path)
 	if err != nil {
 		return fmt.Errorf("opening %s: %v", dst.describe(), err)

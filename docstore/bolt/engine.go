@@ -52,6 +52,16 @@ type Options struct {
 type Engine struct {
 	db   *bbolt.DB
 	path string
+	// upgradedFrom is the storage format Open upgraded the file from
+	// (0: none).
+	upgradedFrom uint64
+}
+
+// FormatUpgrade reports the storage formats Open upgraded the file from
+// and to, so that the caller can log it; ok is false when the file
+// already had this version's format (or was new).
+func (e *Engine) FormatUpgrade() (from, to uint64, ok bool) {
+	return e.upgradedFrom, formatVersion, e.upgradedFrom != 0
 }
 
 var _ docstore.Engine = (*Engine)(nil)
@@ -78,12 +88,14 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening bolt file %s: %w", path, err)
 	}
-	if err := db.Update(initLayout); err != nil {
+	e := &Engine{db: db, path: path}
+	err = db.Update(func(btx *bbolt.Tx) error { return initLayout(btx, &e.upgradedFrom) })
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialising bolt file %s: %w", path, err)
 	}
 	db.MaxBatchDelay = batchDelay
-	return &Engine{db: db, path: path}, nil
+	return e, nil
 }
 
 // Update runs fn in a read-write transaction and returns once it is
