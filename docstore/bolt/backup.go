@@ -58,12 +58,7 @@ func Verify(path string) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("checking %s: %w", path, errors.Join(errs...))
 		}
-		for _, name := range [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta} {
-			if tx.Bucket(name) == nil {
-				return fmt.Errorf("checking %s: not a changegate file (no %s bucket)", path, name)
-			}
-		}
-		if _, err := checkFormat(tx.Bucket(bucketMeta).Get(keyFormat)); err != nil {
+		if err := checkLayout(tx); err != nil {
 			return fmt.Errorf("checking %s: %w", path, err)
 		}
 		return nil

@@ -188,7 +188,7 @@ func TestOpenRejectsOtherFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(btx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta} {
+		for _, name := range buckets {
 			if _, err := btx.CreateBucket(name); err != nil {
 				return err
 			}

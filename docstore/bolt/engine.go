@@ -44,6 +44,10 @@ type Options struct {
 	// NoSync skips the fsync of every commit, so a crash can lose
 	// acknowledged writes. For tests and benchmarks only.
 	NoSync bool
+	// ReadOnly opens an existing file for reading only (Update fails):
+	// a format 1 file stays format 1, so a copy leaves its source as
+	// an older changegate can still open it.
+	ReadOnly bool
 }
 
 // Engine is a docstore.Engine on a bbolt file. It is safe for concurrent
@@ -77,8 +81,9 @@ func Open(path string, opts Options) (*Engine, error) {
 		timeout = DefaultTimeout
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout: timeout,
-		NoSync:  opts.NoSync,
+		Timeout:  timeout,
+		NoSync:   opts.NoSync,
+		ReadOnly: opts.ReadOnly,
 		// The map freelist stays fast when a large file is fragmented.
 		FreelistType: bbolt.FreelistMapType,
 	})
@@ -89,7 +94,11 @@ func Open(path string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("opening bolt file %s: %w", path, err)
 	}
 	e := &Engine{db: db, path: path}
-	err = db.Update(func(btx *bbolt.Tx) error { return initLayout(btx, &e.upgradedFrom) })
+	if opts.ReadOnly {
+		err = db.View(checkLayout)
+	} else {
+		err = db.Update(func(btx *bbolt.Tx) error { return initLayout(btx, &e.upgradedFrom) })
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialising bolt file %s: %w", path, err)

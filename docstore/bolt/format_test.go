@@ -133,6 +133,55 @@ func TestUpgradeRewritesNoValue(t *testing.T) {
 	}
 }
 
+// TestReadOnlyLeavesFormat1: opened read-only (a copy's source), a
+// format 1 file is read, as generation 1, and stays format 1.
+func TestReadOnlyLeavesFormat1(t *testing.T) {
+	e, path := openTemp(t)
+	err := e.Update(context.Background(), func(tx docstore.Tx) error {
+		return tx.Put("/p", docstore.KindRecord, &docstore.Object{ID: "a", LastModified: 10, Data: []byte(`{"id":"a"}`)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	toFormat1(t, path)
+	e, err = Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := e.FormatUpgrade(); ok {
+		t.Error("a read-only Open reports an upgrade")
+	}
+	err = e.View(context.Background(), func(tx docstore.Tx) error {
+		obj, err := tx.GetVersion("/p", docstore.KindRecord, "a")
+		if err == nil && obj.Generation != 1 {
+			t.Errorf("generation %d; want 1", obj.Generation)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Update(context.Background(), func(docstore.Tx) error { return nil }); err == nil {
+		t.Error("Update of a read-only engine succeeded")
+	}
+	e.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(btx *bbolt.Tx) error {
+		if v := btx.Bucket(bucketMeta).Get(keyFormat); !bytes.Equal(v, binary.BigEndian.AppendUint64(nil, formatVersionV1)) {
+			t.Errorf("format after a read-only Open = %x; want 1", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // BenchmarkUpgradeFormat1 opens (and so upgrades) a format 1 file of
 // 100,000 records, against opening the same file once upgraded
 // (docs/operations.md quotes the figures).

@@ -31,6 +31,8 @@ var (
 	bucketCounts     = []byte("counts")
 	bucketTimestamps = []byte("timestamps")
 	bucketMeta       = []byte("meta")
+	// buckets is every bucket of a changegate file.
+	buckets = [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta}
 
 	keyFormat = []byte("format")
 )
@@ -55,7 +57,7 @@ const signBit = 1 << 63
 // transaction whatever the file's size, and a crash leaves the file in
 // one format or the other. *from is set to the format upgraded from.
 func initLayout(btx *bbolt.Tx, from *uint64) error {
-	for _, name := range [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta} {
+	for _, name := range buckets {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
@@ -70,6 +72,18 @@ func initLayout(btx *bbolt.Tx, from *uint64) error {
 		*from = f
 	}
 	return meta.Put(keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion))
+}
+
+// checkLayout checks, without writing, that the file has every bucket
+// and a format this changegate reads.
+func checkLayout(btx *bbolt.Tx) error {
+	for _, name := range buckets {
+		if btx.Bucket(name) == nil {
+			return fmt.Errorf("not a changegate file (no %s bucket)", name)
+		}
+	}
+	_, err := checkFormat(btx.Bucket(bucketMeta).Get(keyFormat))
+	return err
 }
 
 // checkFormat returns the storage format the meta value v names, or why
