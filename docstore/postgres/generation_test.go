@@ -77,6 +77,19 @@ func TestGenerationOfEveryWriter(t *testing.T) {
 	exec(`UPDATE objects SET changegate_gen = NULL WHERE id = 'r2'`)
 	exec(`UPDATE objects SET data = '{"v": 3}', deleted = FALSE, last_modified = from_epoch(1700000000800) WHERE id = 'r2'`)
 	step("SQL update of a row without a generation", "r2", 2)
+
+	// The changegate before generations, still running beside this one
+	// during a rolling upgrade: its upsert sets a new changegate_rev,
+	// not changegate_gen.
+	olderUpsert := `INSERT INTO objects AS o (id, parent_id, resource_name, data, last_modified, deleted, changegate_rev)
+		VALUES ($1, $2, 'record', '{"v": 9}', from_epoch($3), FALSE, $4)
+		ON CONFLICT (id, parent_id, resource_name) DO UPDATE SET
+			data = EXCLUDED.data, last_modified = EXCLUDED.last_modified, deleted = EXCLUDED.deleted,
+			changegate_rev = EXCLUDED.changegate_rev`
+	exec(olderUpsert, "r1", coll, int64(1700000000900), int64(424242))
+	step("update by an older changegate", "r1", 7)
+	exec(olderUpsert, "r3", coll, int64(1700000001000), int64(434343))
+	step("create by an older changegate", "r3", 1)
 }
 
 // TestGenerationOnEarlierSchema: a schema a previous changegate set up
