@@ -103,10 +103,9 @@ func toFormat1(tb testing.TB, path string) {
 	}
 }
 
-// TestUpgradeRewritesNoValue: the upgrade changes the format marker only,
-// so that it is one small transaction whatever the file's size (and a
-// crash leaves the file in format 1 or 2, both readable).
-func TestUpgradeRewritesNoValue(t *testing.T) {
+// format1File returns a closed format 1 file holding record a of /p.
+func format1File(t *testing.T) string {
+	t.Helper()
 	e, path := openTemp(t)
 	err := e.Update(context.Background(), func(tx docstore.Tx) error {
 		return tx.Put("/p", docstore.KindRecord, &docstore.Object{ID: "a", LastModified: 10, Data: []byte(`{"id":"a"}`)})
@@ -116,7 +115,15 @@ func TestUpgradeRewritesNoValue(t *testing.T) {
 	}
 	e.Close()
 	toFormat1(t, path)
-	e, err = Open(path, Options{})
+	return path
+}
+
+// TestUpgradeRewritesNoValue: the upgrade changes the format marker only,
+// so that it is one small transaction whatever the file's size (and a
+// crash leaves the file in format 1 or 2, both readable).
+func TestUpgradeRewritesNoValue(t *testing.T) {
+	path := format1File(t)
+	e, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +143,8 @@ func TestUpgradeRewritesNoValue(t *testing.T) {
 // TestReadOnlyLeavesFormat1: opened read-only (a copy's source), a
 // format 1 file is read, as generation 1, and stays format 1.
 func TestReadOnlyLeavesFormat1(t *testing.T) {
-	e, path := openTemp(t)
-	err := e.Update(context.Background(), func(tx docstore.Tx) error {
-		return tx.Put("/p", docstore.KindRecord, &docstore.Object{ID: "a", LastModified: 10, Data: []byte(`{"id":"a"}`)})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	toFormat1(t, path)
-	e, err = Open(path, Options{ReadOnly: true})
+	path := format1File(t)
+	e, err := Open(path, Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
