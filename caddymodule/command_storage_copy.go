@@ -58,6 +58,22 @@ func parseStorage(s string) (StorageConfig, error) {
 	return StorageConfig{Engine: engine, Path: location}.withDefaults()
 }
 
+// readOnlyOpener is an engine that can open its storage for reading
+// only (bolt).
+type readOnlyOpener interface {
+	OpenReadOnly(location string) (docstore.Engine, error)
+}
+
+// openSource opens the storage copied from, read-only where the engine
+// can, so that the copy leaves it as it was (in an older storage format
+// too).
+func openSource(src StorageConfig) (docstore.Engine, error) {
+	if ro, ok := src.engine.(readOnlyOpener); ok {
+		return ro.OpenReadOnly(src.Path)
+	}
+	return src.engine.Open(src.Path)
+}
+
 // storageCopy opens both storages and copies, reporting progress to w.
 func storageCopy(ctx context.Context, from, to string, w io.Writer) error {
 	if ctx == nil {
@@ -81,7 +97,7 @@ func storageCopy(ctx context.Context, from, to string, w io.Writer) error {
 			return fmt.Errorf("source: %v", err)
 		}
 	}
-	se, err := src.engine.Open(src.Path)
+	se, err := openSource(src)
 	if err != nil {
 		return fmt.Errorf("opening %s: %v", src.describe(), err)
 	}

@@ -130,6 +130,7 @@ func acquireStore(c StorageConfig, log *slog.Logger) (*docstore.Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		logUpgrade(log, c, engine)
 		s := &openStore{store: docstore.NewStore(engine), engine: engine, stop: func() {}}
 		if l, ok := engine.(Listener); ok {
 			// The listener outlives the config that opened it: the pool
@@ -148,6 +149,23 @@ func acquireStore(c StorageConfig, log *slog.Logger) (*docstore.Store, error) {
 		return nil, fmt.Errorf("opening %s: %v", c.describe(), err)
 	}
 	return v.(*openStore).store, nil
+}
+
+// formatUpgrader is an engine that may have upgraded its storage format
+// when opened (bolt).
+type formatUpgrader interface {
+	FormatUpgrade() (from, to uint64, ok bool)
+}
+
+// logUpgrade tells the operator that opening upgraded the storage: an
+// older changegate no longer opens it.
+func logUpgrade(log *slog.Logger, c StorageConfig, engine docstore.Engine) {
+	if u, ok := engine.(formatUpgrader); ok {
+		if from, to, ok := u.FormatUpgrade(); ok {
+			log.Warn("upgraded the storage format: changegate versions that read only the old format refuse it now",
+				"storage", c.describe(), "from_format", from, "to_format", to)
+		}
+	}
 }
 
 // releaseStore drops one use of c's store, closing it after the last.

@@ -47,6 +47,12 @@ func (BoltStorage) Open(path string) (docstore.Engine, error) {
 	return bolt.Open(path, bolt.Options{Timeout: lockWait})
 }
 
+// OpenReadOnly opens the file for reading only, leaving its storage
+// format as it is: the source of `changegate docstore copy`.
+func (BoltStorage) OpenReadOnly(path string) (docstore.Engine, error) {
+	return bolt.Open(path, bolt.Options{ReadOnly: true, Timeout: lockWait})
+}
+
 // lockWait is how long opening waits for the file lock held by another
 // handle.
 const lockWait = 250 * time.Millisecond

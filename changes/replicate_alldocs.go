@@ -69,6 +69,9 @@ func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
 		if err := json.Unmarshal(raw, &ar.keys); err != nil || ar.keys == nil {
 			return nil, badRequest("`keys` member must be an array.")
 		}
+		if len(ar.keys) > maxReplicaDocs {
+			return nil, badRequest("`keys` lists at most " + strconv.Itoa(maxReplicaDocs) + " ids")
+		}
 		ar.hasKeys = true
 	}
 	return ar, nil

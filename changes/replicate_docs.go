@@ -122,6 +122,16 @@ func pick(d docWant, row feedRow, have, latest bool) (string, bool) {
 	return "", false
 }
 
+// What one request may ask for (docs/security.md). A replicator asks for
+// a batch of documents (PouchDB 100, CouchDB's replicator 500) and for
+// the few open revisions of one; every document answered may carry
+// revsLimit revision hashes (35 KB), and the same id may be asked for
+// again and again, so these bound the answer to a small request.
+const (
+	maxReplicaDocs = 1000
+	maxOpenRevs    = 100
+)
+
 // revsLimit bounds a document's _revisions, as CouchDB's default
 // revs_limit does: a replica more than this many versions behind sees
 // the new version as a conflicting branch (it would on CouchDB too).
@@ -210,6 +220,12 @@ func (h *Handler) serveBulkGet(w http.ResponseWriter, r *http.Request, src feedS
 		h.sendCouchError(w, r, badRequest("Missing JSON list of 'docs'."))
 		return
 	}
+	if len(*body.Docs) > maxReplicaDocs {
+		// CouchDB's answer beyond its max_bulk_get_count.
+		h.sendCouchError(w, r, &feedError{status: http.StatusRequestEntityTooLarge,
+			error: "max_bulk_get_count_exceeded", reason: strconv.Itoa(maxReplicaDocs)})
+		return
+	}
 	q := r.URL.Query()
 	revs, latest := q.Get("revs") == "true", q.Get("latest") == "true"
 	wants := make([]docWant, 0, len(*body.Docs))
@@ -265,6 +281,10 @@ func (h *Handler) serveDoc(w http.ResponseWriter, r *http.Request, src feedSourc
 		var list []string
 		if err := json.Unmarshal([]byte(openRevs), &list); err != nil {
 			h.sendCouchError(w, r, badRequest("Invalid JSON for open_revs: a list of revisions or \"all\""))
+			return
+		}
+		if len(list) > maxOpenRevs {
+			h.sendCouchError(w, r, badRequest("open_revs lists at most "+strconv.Itoa(maxOpenRevs)+" revisions"))
 			return
 		}
 		for _, rev := range list {

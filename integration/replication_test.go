@@ -135,6 +135,39 @@ func TestReplicationBulkGetAllDocs(t *testing.T) {
 	do(t, "PUT", e.db+"/a", `{}`, basic("alice")).expectStatus(t, 404)
 }
 
+// TestReplicationBounds: one request asks for at most 1,000 documents
+// (_bulk_get, _all_docs keys) and 100 open revisions, so that a small
+// body cannot ask for the same large document, with its 1,000-revision
+// history, a hundred thousand times.
+func TestReplicationBounds(t *testing.T) {
+	_, e := startReplication(t)
+	bob := basic("bob")
+	list := func(n int, item string) string {
+		return strings.TrimSuffix(strings.Repeat(item+",", n), ",")
+	}
+	do(t, "POST", e.db+"/_bulk_get?revs=true", `{"docs":[`+list(1001, `{"id":"a"}`)+`]}`, bob).
+		expect(t, 413, `{"error":"max_bulk_get_count_exceeded","reason":"1000"}`+"\n")
+	r := do(t, "POST", e.db+"/_bulk_get?revs=true", `{"docs":[`+list(1000, `{"id":"a"}`)+`]}`, bob).expectStatus(t, 200)
+	if n := strings.Count(r.body, `{"ok":`); n != 1000 {
+		t.Errorf("_bulk_get of 1,000 docs answered %d", n)
+	}
+
+	openRevs := func(n int) string { return e.db + "/a?open_revs=[" + list(n, fmt.Sprintf("%q", e.revA)) + "]" }
+	do(t, "GET", openRevs(101), "", bob, "Accept: application/json").
+		expect(t, 400, `{"error":"bad_request","reason":"open_revs lists at most 100 revisions"}`+"\n")
+	r = do(t, "GET", openRevs(100), "", bob, "Accept: application/json").expectStatus(t, 200)
+	if n := strings.Count(r.body, `{"ok":`); n != 100 {
+		t.Errorf("open_revs of 100 revisions answered %d", n)
+	}
+
+	do(t, "POST", e.db+"/_all_docs", `{"keys":[`+list(1001, `"a"`)+`]}`, bob).
+		expect(t, 400, `{"error":"bad_request","reason":"`+"`keys`"+` lists at most 1000 ids"}`+"\n")
+	r = do(t, "POST", e.db+"/_all_docs", `{"keys":[`+list(1000, `"a"`)+`]}`, bob).expectStatus(t, 200)
+	if n := strings.Count(r.body, `"key":"a"`); n != 1000 {
+		t.Errorf("_all_docs of 1,000 keys answered %d rows", n)
+	}
+}
+
 // TestReplicationPermissions: no read permission, no document; CouchDB's
 // error names with the store's statuses and messages.
 func TestReplicationPermissions(t *testing.T) {

@@ -42,7 +42,7 @@ func (e *Engine) Size() (int64, error) {
 
 // Verify opens the bbolt file at path read-only and checks it the way
 // `bbolt check` does (every page reachable once, keys in order) and that
-// it has this engine's layout, so that a backup is known good before it
+// it has this engine's layout in a format it reads, so that a backup is known good before it
 // replaces anything.
 func Verify(path string) error {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
@@ -58,10 +58,8 @@ func Verify(path string) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("checking %s: %w", path, errors.Join(errs...))
 		}
-		for _, name := range [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta} {
-			if tx.Bucket(name) == nil {
-				return fmt.Errorf("checking %s: not a changegate file (no %s bucket)", path, name)
-			}
+		if err := checkLayout(tx); err != nil {
+			return fmt.Errorf("checking %s: %w", path, err)
 		}
 		return nil
 	})

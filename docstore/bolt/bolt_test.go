@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,19 +188,30 @@ func TestOpenRejectsOtherFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(btx *bbolt.Tx) error {
-		b, err := btx.CreateBucket(bucketMeta)
-		if err != nil {
-			return err
+		for _, name := range buckets {
+			if _, err := btx.CreateBucket(name); err != nil {
+				return err
+			}
 		}
-		return b.Put(keyFormat, []byte{0, 0, 0, 0, 0, 0, 0, 3})
+		return btx.Bucket(bucketMeta).Put(keyFormat, []byte{0, 0, 0, 0, 0, 0, 0, 3})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	if e, err := Open(path, Options{}); err == nil {
+	e, err := Open(path, Options{})
+	if err == nil {
 		e.Close()
 		t.Fatal("Open of a format 3 file succeeded")
+	}
+	// What an operator who started an older changegate on a newer file
+	// reads: the formats found and read, and what to do.
+	want := "storage format 3 found; this changegate reads formats 1 to 2: the file was written by a newer changegate, use that version (or a newer one), or restore a backup made by this one"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Open of a format 3 file: %v; want it to say %q", err, want)
+	}
+	if err := Verify(path); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Verify of a format 3 file: %v; want it to say %q", err, want)
 	}
 }
 

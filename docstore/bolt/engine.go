@@ -44,6 +44,10 @@ type Options struct {
 	// NoSync skips the fsync of every commit, so a crash can lose
 	// acknowledged writes. For tests and benchmarks only.
 	NoSync bool
+	// ReadOnly opens an existing file for reading only (Update fails):
+	// a format 1 file stays format 1, so a copy leaves its source as
+	// an older changegate can still open it.
+	ReadOnly bool
 }
 
 // Engine is a docstore.Engine on a bbolt file. It is safe for concurrent
@@ -52,6 +56,16 @@ type Options struct {
 type Engine struct {
 	db   *bbolt.DB
 	path string
+	// upgradedFrom is the storage format Open upgraded the file from
+	// (0: none).
+	upgradedFrom uint64
+}
+
+// FormatUpgrade reports the storage formats Open upgraded the file from
+// and to, so that the caller can log it; ok is false when the file
+// already had this version's format (or was new).
+func (e *Engine) FormatUpgrade() (from, to uint64, ok bool) {
+	return e.upgradedFrom, formatVersion, e.upgradedFrom != 0
 }
 
 var _ docstore.Engine = (*Engine)(nil)
@@ -67,8 +81,9 @@ func Open(path string, opts Options) (*Engine, error) {
 		timeout = DefaultTimeout
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout: timeout,
-		NoSync:  opts.NoSync,
+		Timeout:  timeout,
+		NoSync:   opts.NoSync,
+		ReadOnly: opts.ReadOnly,
 		// The map freelist stays fast when a large file is fragmented.
 		FreelistType: bbolt.FreelistMapType,
 	})
@@ -78,12 +93,18 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening bolt file %s: %w", path, err)
 	}
-	if err := db.Update(initLayout); err != nil {
+	e := &Engine{db: db, path: path}
+	if opts.ReadOnly {
+		err = db.View(checkLayout)
+	} else {
+		err = db.Update(func(btx *bbolt.Tx) error { return initLayout(btx, &e.upgradedFrom) })
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialising bolt file %s: %w", path, err)
 	}
 	db.MaxBatchDelay = batchDelay
-	return &Engine{db: db, path: path}, nil
+	return e, nil
 }
 
 // Update runs fn in a read-write transaction and returns once it is

@@ -31,6 +31,8 @@ var (
 	bucketCounts     = []byte("counts")
 	bucketTimestamps = []byte("timestamps")
 	bucketMeta       = []byte("meta")
+	// buckets is every bucket of a changegate file.
+	buckets = [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta}
 
 	keyFormat = []byte("format")
 )
@@ -50,21 +52,54 @@ const (
 const signBit = 1 << 63
 
 // initLayout creates the buckets of a new file and checks the format of an
-// existing one.
-func initLayout(btx *bbolt.Tx) error {
-	for _, name := range [][]byte{bucketObjects, bucketIDs, bucketCounts, bucketTimestamps, bucketMeta} {
+// existing one, upgrading a format 1 file: the format marker is its only
+// change (format 1 values still decode), so the upgrade is one small
+// transaction whatever the file's size, and a crash leaves the file in
+// one format or the other. *from is set to the format upgraded from.
+func initLayout(btx *bbolt.Tx, from *uint64) error {
+	for _, name := range buckets {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
 	}
 	meta := btx.Bucket(bucketMeta)
-	switch v := meta.Get(keyFormat); {
-	case v == nil, len(v) == 8 && binary.BigEndian.Uint64(v) == formatVersionV1:
-		return meta.Put(keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion))
-	case len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion:
-		return fmt.Errorf("unsupported format %x (want %d)", v, formatVersion)
+	v := meta.Get(keyFormat)
+	if v != nil {
+		f, err := checkFormat(v)
+		if err != nil || f == formatVersion {
+			return err
+		}
+		*from = f
 	}
-	return nil
+	return meta.Put(keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion))
+}
+
+// checkLayout checks, without writing, that the file has every bucket
+// and a format this changegate reads.
+func checkLayout(btx *bbolt.Tx) error {
+	for _, name := range buckets {
+		if btx.Bucket(name) == nil {
+			return fmt.Errorf("not a changegate file (no %s bucket)", name)
+		}
+	}
+	_, err := checkFormat(btx.Bucket(bucketMeta).Get(keyFormat))
+	return err
+}
+
+// checkFormat returns the storage format the meta value v names, or why
+// this changegate cannot read it.
+func checkFormat(v []byte) (uint64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("unreadable storage format marker %x: not a changegate file, or a damaged one", v)
+	}
+	switch f := binary.BigEndian.Uint64(v); f {
+	case formatVersion, formatVersionV1:
+		return f, nil
+	default:
+		return 0, fmt.Errorf("storage format %d found; this changegate reads formats %d to %d: "+
+			"the file was written by a newer changegate, use that version (or a newer one), "+
+			"or restore a backup made by this one", f, formatVersionV1, formatVersion)
+	}
 }
 
 // setPrefix returns parent + "\x00" + kind + "\x00".

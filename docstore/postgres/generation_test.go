@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/changegate/changegate/docstore"
@@ -76,4 +77,85 @@ func TestGenerationOfEveryWriter(t *testing.T) {
 	exec(`UPDATE objects SET changegate_gen = NULL WHERE id = 'r2'`)
 	exec(`UPDATE objects SET data = '{"v": 3}', deleted = FALSE, last_modified = from_epoch(1700000000800) WHERE id = 'r2'`)
 	step("SQL update of a row without a generation", "r2", 2)
+
+	// The changegate before generations, still running beside this one
+	// during a rolling upgrade: its upsert sets a new changegate_rev,
+	// not changegate_gen.
+	olderUpsert := `INSERT INTO objects AS o (id, parent_id, resource_name, data, last_modified, deleted, changegate_rev)
+		VALUES ($1, $2, 'record', '{"v": 9}', from_epoch($3), FALSE, $4)
+		ON CONFLICT (id, parent_id, resource_name) DO UPDATE SET
+			data = EXCLUDED.data, last_modified = EXCLUDED.last_modified, deleted = EXCLUDED.deleted,
+			changegate_rev = EXCLUDED.changegate_rev`
+	exec(olderUpsert, "r1", coll, int64(1700000000900), int64(424242))
+	step("update by an older changegate", "r1", 7)
+	exec(olderUpsert, "r3", coll, int64(1700000001000), int64(434343))
+	step("create by an older changegate", "r3", 1)
+}
+
+// TestGenerationOnEarlierSchema: a schema a previous changegate set up
+// (no changegate_gen, no trigger), holding rows, gets the column when
+// opened, its rows counting as generation 1; opening again renumbers
+// nothing, and Kinto's columns are untouched.
+func TestGenerationOnEarlierSchema(t *testing.T) {
+	e, dsn := openTest(t)
+	ctx := context.Background()
+	put(t, e, coll, docstore.KindRecord, &docstore.Object{ID: "r1", LastModified: 1700000000100, Data: []byte(`{"id":"r1"}`)})
+	put(t, e, coll, docstore.KindRecord, &docstore.Object{ID: "r2", LastModified: 1700000000200, Data: []byte(`{"id":"r2"}`)})
+	e.Close()
+	db := sqlConn(t, dsn)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`DROP TRIGGER changegate_objects_gen ON objects`)
+	exec(`DROP FUNCTION changegate_generation()`)
+	exec(`ALTER TABLE objects DROP COLUMN changegate_gen`)
+	// Kinto writes while the older changegate ran.
+	exec(`UPDATE objects SET data = '{"v": 2}', last_modified = from_epoch(1700000000300) WHERE id = 'r2'`)
+	kintoColumns := func() string {
+		t.Helper()
+		var s string
+		err := db.QueryRow(ctx, `SELECT string_agg(id || ' ' || data::text || ' ' || as_epoch(last_modified) || ' ' || deleted, '; ' ORDER BY id) FROM objects`).Scan(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := kintoColumns()
+
+	gens := func() string {
+		t.Helper()
+		e, err := Open(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		var s string
+		err = e.View(ctx, func(tx docstore.Tx) error {
+			for _, id := range []string{"r1", "r2"} {
+				obj, err := tx.GetVersion(coll, docstore.KindRecord, id)
+				if err != nil {
+					return err
+				}
+				s += fmt.Sprintf("%s:%d ", id, obj.Generation)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if g := gens(); g != "r1:1 r2:1 " {
+		t.Fatalf("generations after the upgrade: %s; want 1 each", g)
+	}
+	if after := kintoColumns(); after != before {
+		t.Fatalf("Kinto's columns changed by the upgrade:\n%s\nwas\n%s", after, before)
+	}
+	exec(`UPDATE objects SET data = '{"v": 3}' WHERE id = 'r2'`)
+	if g := gens(); g != "r1:1 r2:2 " {
+		t.Fatalf("generations opened again after a Kinto write: %s; want r2 at 2", g)
+	}
 }

@@ -162,12 +162,13 @@ INSERT INTO metadata VALUES ('permission_schema_version', '2');
 //     access_control_entries.
 //   - changegate_gen numbers the versions of each row (docstore.Object's
 //     Generation): changegate's writes set it, and changegate_generation
-//     numbers everyone else's, so a write by Kinto or by SQL is a new
-//     version too: an insert is 1, an update of data (every Kinto write
-//     sets data, a deletion too) the previous + 1. A row from before the
-//     column counts as 1. The trigger's name sorts before
-//     changegate_objects_invalidate, which PostgreSQL fires after it: it
-//     still sees changegate_rev as the writer left it.
+//     numbers every write that leaves it as it was, so a write by Kinto,
+//     by SQL or by a changegate from before generations (a rolling
+//     upgrade) is a new version too: an insert is 1, an update of data
+//     (every Kinto write sets data, a deletion too) the previous + 1. A
+//     row from before the column counts as 1. (A copy that writes a row
+//     at the generation the target already holds gets the next one: a
+//     replica takes it as an update with the same content.)
 //   - changegate_notify sends (schema, parent_id, resource_name, id,
 //     last_modified, deleted, application_name) as JSON on channel
 //     changegate for every object written and every list timestamp
@@ -184,7 +185,7 @@ CREATE OR REPLACE FUNCTION changegate_generation() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.changegate_gen := COALESCE(NEW.changegate_gen, 1);
-    ELSIF NEW.changegate_rev IS NOT DISTINCT FROM OLD.changegate_rev THEN
+    ELSIF NEW.changegate_gen IS NOT DISTINCT FROM OLD.changegate_gen THEN
         NEW.changegate_gen := COALESCE(OLD.changegate_gen, 1) + 1;
     END IF;
     RETURN NEW;
