@@ -1,7 +1,6 @@
 package changes
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -36,6 +35,9 @@ func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
 				return nil, badRequest("Invalid value for `" + name + "`: must be a non-negative integer")
+			}
+			if n > maxAllDocsRows {
+				return nil, badRequest("Invalid value for `" + name + "`: at most " + strconv.Itoa(maxAllDocsRows))
 			}
 			*dst = n
 		}
@@ -77,23 +79,6 @@ func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
 	return ar, nil
 }
 
-// readAll reads every change of the source, records and tombstones.
-func readAll(ctx context.Context, src feedSource) ([]feedRow, bool, error) {
-	var all []feedRow
-	cur := feedCursor{}
-	for {
-		page, err := src.read(ctx, cur, feedBatch, false, true)
-		if err != nil || !page.exists {
-			return nil, false, err
-		}
-		all = append(all, page.rows...)
-		if len(page.rows) == 0 || (page.pending == 0 && len(page.rows) < feedBatch) {
-			return all, true, nil
-		}
-		cur = page.rows[len(page.rows)-1].cur
-	}
-}
-
 // serveAllDocs answers GET|POST {db}/_all_docs: the live documents in id
 // order, or, with keys, the ones named (a tombstone shows its rev and
 // "deleted", an unknown id "not_found").
@@ -108,7 +93,7 @@ func (h *Handler) serveAllDocs(w http.ResponseWriter, r *http.Request, src feedS
 		h.sendCouchError(w, r, err)
 		return
 	}
-	all, exists, err := readAll(r.Context(), src)
+	scan, exists, err := scanAllDocs(r.Context(), src, ar)
 	if err == nil && !exists {
 		err = errNotFound()
 	}
@@ -116,21 +101,17 @@ func (h *Handler) serveAllDocs(w http.ResponseWriter, r *http.Request, src feedS
 		h.sendCouchError(w, r, err)
 		return
 	}
-	byID := make(map[string]feedRow, len(all))
-	live := make([]feedRow, 0, len(all))
-	for _, row := range all {
-		byID[row.id] = row
-		if !row.deleted {
-			live = append(live, row)
-		}
-	}
 	b := []byte(`{"total_rows":`)
-	b = strconv.AppendInt(b, int64(len(live)), 10)
+	b = strconv.AppendInt(b, int64(scan.live), 10)
 	if ar.hasKeys {
 		b = append(b, `,"offset":null,"rows":[`...)
-		b = ar.appendKeyRows(b, byID)
+		b = ar.appendKeyRows(b, scan.byID)
 	} else {
-		rows, offset := ar.window(live)
+		rows, offset, err := scan.window()
+		if err != nil {
+			h.sendCouchError(w, r, err)
+			return
+		}
 		b = append(b, `,"offset":`...)
 		b = strconv.AppendInt(b, int64(offset), 10)
 		b = append(b, `,"rows":[`...)
@@ -146,46 +127,6 @@ func (h *Handler) serveAllDocs(w http.ResponseWriter, r *http.Request, src feedS
 		}
 	}
 	h.sendJSON(w, r, http.StatusOK, append(b, "]}\n"...))
-}
-
-// window sorts the live rows by id and cuts them as the range, skip and
-// limit ask; offset is the index of the first row sent.
-func (ar *allDocsRequest) window(live []feedRow) ([]feedRow, int) {
-	slices.SortFunc(live, func(a, b feedRow) int { return strings.Compare(a.id, b.id) })
-	if ar.descending {
-		slices.Reverse(live)
-	}
-	before := func(a, b string) bool { // a comes before b in this order
-		if ar.descending {
-			return a > b
-		}
-		return a < b
-	}
-	lo := 0
-	if ar.hasStart {
-		lo, _ = slices.BinarySearchFunc(live, ar.start, func(row feedRow, s string) int {
-			if before(row.id, s) {
-				return -1
-			}
-			return 1
-		})
-	}
-	hi := len(live)
-	if ar.hasEnd {
-		hi, _ = slices.BinarySearchFunc(live, ar.end, func(row feedRow, s string) int {
-			if before(row.id, s) || (ar.inclusiveEnd && row.id == s) {
-				return -1
-			}
-			return 1
-		})
-	}
-	hi = max(hi, lo)
-	offset := min(lo+ar.skip, hi)
-	rows := live[offset:hi]
-	if ar.limit >= 0 && len(rows) > ar.limit {
-		rows = rows[:ar.limit]
-	}
-	return rows, offset
 }
 
 // appendKeyRows renders the rows of keys, in their order.
