@@ -36,9 +36,6 @@ func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
 			if err != nil || n < 0 {
 				return nil, badRequest("Invalid value for `" + name + "`: must be a non-negative integer")
 			}
-			if n > maxAllDocsRows {
-				return nil, badRequest("Invalid value for `" + name + "`: at most " + strconv.Itoa(maxAllDocsRows))
-			}
 			*dst = n
 		}
 	}
@@ -76,7 +73,7 @@ func parseAllDocs(r *http.Request) (*allDocsRequest, error) {
 		}
 		ar.hasKeys = true
 	}
-	return ar, nil
+	return ar, ar.checkWindow()
 }
 
 // serveAllDocs answers GET|POST {db}/_all_docs: the live documents in id

@@ -18,6 +18,19 @@ const maxAllDocsRows = 10000
 // reasonAllDocsRows is the 400 for a range too large for one answer.
 var reasonAllDocsRows = "_all_docs answers at most " + strconv.Itoa(maxAllDocsRows) + " rows: page with `limit` and `startkey`"
 
+// checkWindow refuses, without keys, a limit or skip past the cap.
+func (ar *allDocsRequest) checkWindow() error {
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"limit", ar.limit}, {"skip", ar.skip}} {
+		if !ar.hasKeys && p.n > maxAllDocsRows {
+			return badRequest("Invalid value for `" + p.name + "`: at most " + strconv.Itoa(maxAllDocsRows))
+		}
+	}
+	return nil
+}
+
 // allDocsScan is what one pass over the source gathers for an answer.
 type allDocsScan struct {
 	ar *allDocsRequest

@@ -65,6 +65,7 @@ func TestAllDocsCap(t *testing.T) {
 			`{"error":"bad_request","reason":"Invalid value for `+"`"+name+"`"+`: at most 10000"}`+"\n")
 	}
 	expect(t, f.do("GET", feedColl+"/_all_docs?limit=10000&skip=10000", ""), 200, allDocsBody(1, 1))
+	expect(t, f.do("POST", feedColl+"/_all_docs?limit=10001&skip=10001", `{"keys":["a"]}`), 200, `{"total_rows":1,"offset":null,"rows":[]}`+"\n")
 
 	src := &countedFeed{n: maxAllDocsRows + 1}
 	w := httptest.NewRecorder()
