@@ -134,3 +134,19 @@ func (c *countedFeed) read(_ context.Context, after feedCursor, limit int, _, _ 
 	page.pending = len(rows) - len(page.rows)
 	return page, nil
 }
+
+// BenchmarkAllDocsLimit: _all_docs?limit=10 of a 200,000-record source
+// (bench/alldocs.md).
+func BenchmarkAllDocsLimit(b *testing.B) {
+	f := newFeedFixture(b)
+	src := &countedFeed{n: 200_000}
+	src.rows = src.all()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		f.h.serveAllDocs(w, httptest.NewRequest("GET", feedColl+"/_all_docs?limit=10", nil), src)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body)
+		}
+	}
+}
