@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/kinto"
 )
 
 // Paths of the monitor collection, below the version prefix.
@@ -31,9 +33,8 @@ type Handler struct {
 	access Access
 	logger *slog.Logger
 	now    func() time.Time
-	// stop ends the live feeds (Shutdown).
-	stop     chan struct{}
-	stopOnce sync.Once
+	// feeds answers the CouchDB-style endpoints (package feeds).
+	feeds *feeds.Handler
 }
 
 // NewHandler returns the endpoints of cfg over state, with access's
@@ -46,7 +47,9 @@ func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now, stop: make(chan struct{})}, nil
+	h := &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now}
+	h.feeds = feeds.NewHandler(cfg.feedsConfig(), state.source, state.hub, &feedMonitor{h: h}, access, logger)
+	return h, nil
 }
 
 // route is an endpoint this handler answers.
@@ -58,11 +61,6 @@ const (
 	routeMonitorChangeset
 	routeChangeset
 	routeBroadcasts
-	// CouchDB-style feeds (feed.go).
-	routeFeed
-	routeMonitorFeed
-	routeFeedDB
-	routeMonitorFeedDB
 )
 
 // route finds the endpoint of a URL path, and the collection of a
@@ -80,12 +78,6 @@ func (c Config) route(path string) (route, Key) {
 	case broadcastsPath:
 		return routeBroadcasts, Key{}
 	}
-	if rt, k := feedRoute(rest); rt != routeNone {
-		return rt, k
-	}
-	if rt, k, _ := replicationRoute(rest); rt != routeNone {
-		return rt, k
-	}
 	rest, ok = strings.CutPrefix(rest, "/buckets/")
 	if !ok {
 		return routeNone, Key{}
@@ -101,26 +93,23 @@ func (c Config) route(path string) (route, Key) {
 	return routeChangeset, Key{Bucket: bid, Collection: cid}
 }
 
-// Serve answers r if it is for one of the endpoints and reports whether
-// it did; other requests (and CORS preflights, which the store answers)
-// are left untouched for the next handler, as is everything once the
-// store's end of service passed.
+// Serve answers r if it is for one of the endpoints, or one of the
+// feeds', and reports whether it did; other requests (and CORS
+// preflights, which the store answers) are left untouched for the next
+// handler, as is everything once the store's end of service passed.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := h.cfg.route(r.URL.Path)
-	if rt == routeNone || r.Method == http.MethodOptions || !handlesReplication(rt, r.Method) || h.access.EndOfService() {
+	if rt == routeNone {
+		return h.feeds.Serve(w, r)
+	}
+	if r.Method == http.MethodOptions || h.access.EndOfService() {
 		return false
-	}
-	if rt > routeReplicate {
-		return h.serveReplication(w, r, rt, k)
-	}
-	if rt >= routeFeed {
-		return h.serveFeedRoute(w, r, rt, k)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
 		return true
 	}
-	ps := parseParams(r.URL.RawQuery)
+	ps := kinto.ParseParams(r.URL.RawQuery)
 	switch rt {
 	case routeMonitorRecords:
 		h.serveRecords(w, r, ps)
@@ -136,19 +125,16 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 
 // Handles reports whether a handler of c answers r.
 func (c Config) Handles(r *http.Request) bool {
-	rt, _ := c.route(r.URL.Path)
-	if (rt == routeFeedDB || rt == routeMonitorFeedDB) && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
+	if rt, _ := c.route(r.URL.Path); rt != routeNone {
+		return r.Method != http.MethodOptions
 	}
-	return rt != routeNone && r.Method != http.MethodOptions && handlesReplication(rt, r.Method)
+	return feeds.Handles(c.Prefix, r)
 }
 
 // Shutdown ends the live feeds cleanly (continuous gets its last_seq
 // line), for a config reload or a server shutdown, which wait for the
 // requests in flight.
-func (h *Handler) Shutdown() {
-	h.stopOnce.Do(func() { close(h.stop) })
-}
+func (h *Handler) Shutdown() { h.feeds.Shutdown() }
 
 // nowMillis is the handler's clock in epoch milliseconds.
 func (h *Handler) nowMillis() int64 { return h.now().UnixMilli() }

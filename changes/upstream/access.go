@@ -15,6 +15,7 @@ import (
 
 	"github.com/changegate/changegate/cache"
 	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/feeds"
 )
 
 // UpstreamHeader is set on every answer of the changes endpoints while
@@ -188,8 +189,8 @@ func (d *decisions) invalidate() { d.gen.Add(1) }
 
 // Interface guards
 var (
-	_ changes.Source        = (*Source)(nil)
-	_ changes.Access        = Access{}
-	_ changes.AccessRenewal = Access{}
-	_ changes.AccessKeeper  = Access{}
+	_ changes.Source      = (*Source)(nil)
+	_ changes.Access      = Access{}
+	_ feeds.AccessRenewal = Access{}
+	_ feeds.AccessKeeper  = Access{}
 )

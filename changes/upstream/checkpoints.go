@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/feeds"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -131,6 +132,6 @@ func (a Access) CanWrite(r *http.Request, k changes.Key) error {
 
 // Interface guards
 var (
-	_ changes.Checkpoints = (*Source)(nil)
-	_ changes.Replicators = Access{}
+	_ feeds.Checkpoints = (*Source)(nil)
+	_ feeds.Replicators = Access{}
 )

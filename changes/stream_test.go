@@ -2,62 +2,16 @@ package changes
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
-// feedColl is the collection the feed tests write to.
-const feedColl = "/v1/buckets/b/collections/c"
-
-// newFeedFixture is a fixture with bucket b and collection c.
-func newFeedFixture(t testing.TB) *fixture {
-	t.Helper()
-	f := newFixture(t, monitored(DefaultConfig(), "/buckets/b"))
-	f.ok("PUT", "/v1/buckets/b", "{}")
-	f.ok("PUT", feedColl, "{}")
-	return f
-}
-
-// put writes record id with data and returns its last_modified.
-func (f *fixture) put(id, data string) int64 {
-	f.t.Helper()
-	w := f.do("PUT", feedColl+"/records/"+id, `{"data":`+data+`}`)
-	if w.Code >= 300 {
-		f.t.Fatalf("PUT %s: %d %s", id, w.Code, w.Body)
-	}
-	return gjson.Get(w.Body.String(), "data.last_modified").Int()
-}
-
-// del deletes record id and returns its tombstone's last_modified.
-func (f *fixture) del(id string) int64 {
-	f.t.Helper()
-	w := f.do("DELETE", feedColl+"/records/"+id, "")
-	if w.Code >= 300 {
-		f.t.Fatalf("DELETE %s: %d %s", id, w.Code, w.Body)
-	}
-	return gjson.Get(w.Body.String(), "data.last_modified").Int()
-}
-
-// row renders a row as the feed must.
-func row(id string, lm int64, deleted bool) string {
-	s := fmt.Sprintf(`{"seq":"%d","id":"%s","changes":[{"rev":"%s"}]`, lm, id, revOf(id, lm))
-	if deleted {
-		s += `,"deleted":true`
-	}
-	return s + "}"
-}
-
-// normalBody renders a normal or longpoll response.
-func normalBody(lastSeq string, pending int, rows ...string) string {
-	return "{\"results\":[\n" + strings.Join(rows, ",\r\n") + fmt.Sprintf("\n],\n\"last_seq\":%s,\"pending\":%d}\n\n", lastSeq, pending)
-}
+// The monitor feed's tests read live responses as the feeds' own tests
+// do (package feeds, feed_helpers_test.go).
 
 // server serves the fixture over HTTP, for live feeds.
 func (f *fixture) server() *httptest.Server {
