@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# feeds_hangup.sh: the epoll hangup watcher (changes/feed_hangup_linux.go)
+# feeds_hangup.sh: the epoll hangup watcher (feeds/feed_hangup_linux.go)
 # against one goroutine per parked longpoll (the same code built with
 # -tags nohangupwatch), in the same run, alternating, a fresh server per
 # round: LISTENERS idle longpolls parked by bench/feedsload, then one

@@ -12,8 +12,9 @@ import (
 type Event = kinto.Event
 
 // Hub fans events out to subscribers. Subscribers are called synchronously
-// by the writer, so they must not block: the `changes` registry updates a
-// map, feeds hand the event to their own goroutines.
+// by the writer, before its write is acknowledged, so they must not block:
+// the one `changes` State per store updates its registry and wakes the
+// feeds' topics (package feeds) without waiting for any reader.
 type Hub struct {
 	mu   sync.RWMutex
 	next int
