@@ -1,7 +1,11 @@
 package changes
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -94,14 +98,23 @@ func TestMonitorFeedSameMillisecond(t *testing.T) {
 // it does not list and answers the first one it lists.
 func TestMonitorFeedLongpoll(t *testing.T) {
 	src, h := newMonitorFeedFixture(t)
-	srv := (&fixture{t: t, h: h}).server()
-	s := open(t, "GET", srv.URL+"/v1/buckets/monitor/collections/changes/_changes?feed=longpoll&since=now", "")
-	if got := s.line(); got != "{\"results\":[\n" {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Serve(w, r) }))
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v1/buckets/monitor/collections/changes/_changes?feed=longpoll&since=now")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	body := bufio.NewReader(resp.Body)
+	if got, _ := body.ReadString('\n'); got != "{\"results\":[\n" {
 		t.Fatalf("first line %q", got)
 	}
 	src.deliver(src.commit(Key{Bucket: "other", Collection: "x"}, 100))
 	got := make(chan string, 1)
-	go func() { got <- s.rest() }()
+	go func() {
+		rest, _ := io.ReadAll(body)
+		got <- string(rest)
+	}()
 	select {
 	case body := <-got:
 		t.Fatalf("answered for an unmonitored collection: %q", body)
