@@ -5,11 +5,17 @@
 #              on, from both instances at once: into one collection, then
 #              spread over COLLECTIONS collections (writesload, CONNS
 #              connections per instance in all).
+#   changesets GET of one collection's changeset (100 records, cached)
+#              through B, from 1 connection then CONNS, DURATION each;
+#              prints requests/s and the CPU per request of B and of the
+#              PostgreSQL backends of both instances (set CHANGEGATE_BIN
+#              to an older build to compare).
 #   longpolls  LISTENERS idle _changes longpolls split over both
 #              instances, then one write through the first; the time from
 #              the write to each answer (feedsload -url2).
 #
-# Usage: bash bench/scale-out.sh [creates] [longpolls]   (default: both)
+# Usage: bash bench/scale-out.sh [creates] [changesets] [longpolls]
+#        (default: creates longpolls)
 # Environment (defaults in brackets):
 #   PG_DSN [postgres://postgres@127.0.0.1:5432/test?sslmode=disable] the server; the run
 #          uses a fresh schema, dropped at the end; needs psql
@@ -55,8 +61,8 @@ build() {
 start_instance() {
 	local name=$1 port admin dsn
 	port=$(free_port) admin=$(free_port)
-	dsn="$PG_DSN?pool_max_conns=16&search_path=$SCHEMA"
-	[[ $PG_DSN == *\?* ]] && dsn="$PG_DSN&pool_max_conns=16&search_path=$SCHEMA"
+	dsn="$PG_DSN?pool_max_conns=16&search_path=$SCHEMA&application_name=$SCHEMA"
+	[[ $PG_DSN == *\?* ]] && dsn="$PG_DSN&pool_max_conns=16&search_path=$SCHEMA&application_name=$SCHEMA"
 	cat >"$WORK/$name.Caddyfile" <<EOF
 {
 	admin 127.0.0.1:$admin
@@ -137,12 +143,46 @@ creates() {
 	creates_run spread "$COLLECTIONS"
 }
 
+# cpu_ms PID...: user+system CPU of the processes, in ms.
+cpu_ms() {
+	local p t=0 tick
+	tick=$(getconf CLK_TCK)
+	for p in "$@"; do
+		[[ -r /proc/$p/stat ]] || continue
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo $((t * 1000 / tick))
+}
+
+# pg_pids: the PostgreSQL backends of both instances.
+pg_pids() { psql -qAt "$PG_DSN" -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE '$SCHEMA/%'"; }
+
+changesets() {
+	local c out n b0 b1 p0 p1 pids rps
+	log "changeset reads through B, $DURATION each"
+	api PUT "$A/buckets/bench/collections/cs"
+	for i in $(seq 100); do api PUT "$A/buckets/bench/collections/cs/records/r$i" '{"data":{"n":1}}'; done
+	local url="$B/buckets/bench/collections/cs/changeset?_expected=1"
+	"$WORK/writesload" -method GET -body '' -url "$url" -c 4 -d 1s >/dev/null
+	printf '| connections | requests/s | B CPU µs/request | PostgreSQL CPU µs/request |\n|---:|---:|---:|---:|\n'
+	for c in 1 "$CONNS"; do
+		pids=$(pg_pids)
+		b0=$(cpu_ms "$PID_B") p0=$(cpu_ms $pids)
+		out=$("$WORK/writesload" -method GET -body '' -url "$url" -c "$c" -d "$DURATION")
+		b1=$(cpu_ms "$PID_B") p1=$(cpu_ms $pids)
+		grep -q 'statuses 200:[0-9]*$' <<<"$out" || die "changesets: not every read answered 200: $out"
+		rps=$(awk '{print $4}' <<<"$out")
+		n=$(sed -E 's/.*statuses 200:([0-9]+)$/\1/' <<<"$out")
+		printf '| %d | %d | %d | %d |\n' "$c" "$rps" $(((b1 - b0) * 1000 / n)) $(((p1 - p0) * 1000 / n))
+	done
+}
+
 longpolls() {
 	log "$LISTENERS longpolls over A and B, one write through A"
 	api PUT "$A/buckets/bench/collections/feed"
 	"$WORK/feedsload" -n "$LISTENERS" -url "$A/buckets/bench/collections/feed/_changes?feed=longpoll&since=now&timeout=120000" \
 		-url2 "$B/buckets/bench/collections/feed/_changes?feed=longpoll&since=now&timeout=120000" \
-		-write-url "$A/buckets/bench/collections/feed/records/wake"
+		-write-url "$A/buckets/bench/collections/feed/records/wake" -pid "$PID_A" -pid2 "$PID_B"
 }
 
 main() {

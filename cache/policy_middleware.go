@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/changegate/changegate/internal/middleware"
+	"github.com/changegate/changegate/internal/recorder"
 	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
@@ -67,7 +69,7 @@ type stamp struct {
 
 // claimed is the writer of the policy that applies: inner policies find
 // it down their writer chain and step aside.
-type claimed struct{ *render.Recorder }
+type claimed struct{ *recorder.Recorder }
 
 // Prepare renders the header values once; call it before Serve.
 func (p *Policy) Prepare() {
@@ -86,7 +88,7 @@ func (p *Policy) Prepare() {
 }
 
 // Serve runs the middleware around next.
-func (p *Policy) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+func (p *Policy) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead || isClaimed(w) {
 		return next(w, r)
 	}
@@ -182,3 +184,6 @@ func MergeVary(h http.Header, names ...string) {
 		}
 	}
 }
+
+// Interface guard: the one middleware shape.
+var _ middleware.Handler = (*Policy)(nil)

@@ -156,12 +156,7 @@ func (c *CacheControl) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 // authenticatedUser reports whether an authentication handler set
 // {http.auth.user.id} for this request.
 func authenticatedUser(r *http.Request) bool {
-	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if !ok {
-		return false
-	}
-	id, _ := repl.GetString("http.auth.user.id")
-	return id != ""
+	return caddyUser(r) != ""
 }
 
 // Interface guards

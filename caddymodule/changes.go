@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/changes/upstream"
 	"github.com/changegate/changegate/docstore"
 )
 
@@ -105,8 +106,8 @@ type Changes struct {
 	Upstream *ChangesUpstream `json:"upstream,omitempty"`
 
 	cfg     changes.Config
-	cfgID   configID
-	sidecar *sidecar
+	app     *App
+	sidecar *upstream.Proxy
 	logger  *slog.Logger
 	live    *changesLive
 }
@@ -134,13 +135,17 @@ func (Changes) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision checks the settings and claims the config's docstore: the
-// link is made now if the docstore was provisioned first, else when it
-// is.
+// Provision checks the settings and claims the config's docstore in the
+// app: the link is made now if the docstore was provisioned first, else
+// when it is.
 func (c *Changes) Provision(ctx caddy.Context) error {
 	c.logger = ctx.Slogger()
-	c.cfgID = ctx.Done()
 	c.live = &changesLive{}
+	app, err := appOf(ctx)
+	if err != nil {
+		return fmt.Errorf("changes: %v", err)
+	}
+	c.app = app
 	c.cfg = c.config()
 	if v := c.MonitorVisibility; v != "" && v != "readable" && v != "all" {
 		return fmt.Errorf("changes: monitor_visibility: want readable or all, got %q", v)
@@ -160,7 +165,7 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 	if c.Upstream != nil {
 		return c.provisionUpstream()
 	}
-	drop, err := claimDocstore(ctx, &docstoreClaim{
+	err = c.app.claimDocstore(&docstoreClaim{
 		path:    c.Docstore,
 		capName: "changes",
 		capBody: c.cfg.Capability(),
@@ -169,7 +174,6 @@ func (c *Changes) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("changes: %v", err)
 	}
-	c.live.onCleanup(drop)
 	return nil
 }
 
@@ -251,7 +255,7 @@ func (p pooledState) Destruct() error {
 	return nil
 }
 
-// Cleanup drops the docstore claim and this config's use of the state.
+// Cleanup drops this config's use of the state.
 func (c *Changes) Cleanup() error {
 	if c.live == nil {
 		return nil
@@ -285,20 +289,6 @@ func (c *Changes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	return next.ServeHTTP(w, r)
-}
-
-// withCaddyUser passes the user a Caddy authentication handler vouched
-// for ({http.auth.user.id}) to the docstore's identity check, as the
-// docstore module does.
-func withCaddyUser(r *http.Request) *http.Request {
-	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if !ok {
-		return r
-	}
-	if id, _ := repl.GetString("http.auth.user.id"); id != "" {
-		return r.WithContext(docstore.WithUser(r.Context(), "account:"+id))
-	}
-	return r
 }
 
 // Interface guards

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/internal/recorder"
 )
 
 // isHeartbeat tells the sidecar's GET /v1/__heartbeat__.
@@ -31,7 +31,7 @@ func (c *Changes) serveHeartbeat(w http.ResponseWriter, r *http.Request, next ca
 		keys, err := c.upstreamHeartbeat(r.WithContext(ctx), next)
 		answered <- keys
 		return err
-	}}}, healthChecksOf(c.cfgID)...)
+	}}}, c.app.healthChecks()...)
 	status := docstore.RunHealthChecks(ctx, checks)
 	select {
 	case keys := <-answered:
@@ -74,13 +74,20 @@ func (c *Changes) upstreamHeartbeat(r *http.Request, next caddyhttp.Handler) (ma
 	r = r.Clone(r.Context())
 	r.Method = http.MethodGet
 	r.Header.Del("Accept-Encoding")
-	var buf bytes.Buffer
-	rec := caddyhttp.NewResponseRecorder(discardWriter{header: http.Header{}}, &buf, func(int, http.Header) bool { return true })
+	// The answer is kept whole, flushed or not; one beyond the limit is
+	// not a heartbeat's and is dropped.
+	rec := recorder.New(discardWriter{header: http.Header{}}, maxHeartbeatBody, func(_ int, canHold bool) recorder.Mode {
+		if canHold {
+			return recorder.Keep
+		}
+		return recorder.Drop
+	})
+	defer rec.Discard()
 	if err := next.ServeHTTP(rec, r); err != nil {
 		return nil, err
 	}
 	keys := map[string]bool{}
-	gjson.ParseBytes(buf.Bytes()).ForEach(func(k, v gjson.Result) bool {
+	gjson.ParseBytes(rec.Body()).ForEach(func(k, v gjson.Result) bool {
 		if v.IsBool() {
 			keys[k.String()] = v.Bool()
 		}
@@ -92,7 +99,11 @@ func (c *Changes) upstreamHeartbeat(r *http.Request, next caddyhttp.Handler) (ma
 	return keys, nil
 }
 
-// discardWriter is the client side of a response recorded whole.
+// maxHeartbeatBody bounds the upstream heartbeat answer read.
+const maxHeartbeatBody = 64 << 10
+
+// discardWriter is the client side of a response recorded whole: the
+// recorder never writes to it.
 type discardWriter struct{ header http.Header }
 
 func (d discardWriter) Header() http.Header         { return d.header }

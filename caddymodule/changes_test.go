@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,10 +11,14 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// changesConfigCtx is a config's context, as Caddy gives every module of
-// one config.
+// changesConfigCtx is the context of a new, empty config, as Caddy gives
+// every module of one config: modules provisioned in it share its app.
 func changesConfigCtx(t *testing.T) caddy.Context {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	root, err := caddy.ProvisionContext(&caddy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(root)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -82,9 +82,8 @@ type Docstore struct {
 	// attachments); all off by default.
 	Plugins
 
-	handler    *docstore.Handler
-	storage    StorageConfig
-	unregister func()
+	handler *docstore.Handler
+	storage StorageConfig
 }
 
 // CaddyModule returns the Caddy module information.
@@ -100,11 +99,15 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 	if err := d.check(); err != nil {
 		return fmt.Errorf("docstore: %v", err)
 	}
+	app, err := appOf(ctx)
+	if err != nil {
+		return fmt.Errorf("docstore: %v", err)
+	}
 	var storage StorageConfig
 	if d.Storage != nil {
 		storage = *d.Storage
 	}
-	storage, err := storage.withDefaults()
+	storage, err = storage.withDefaults()
 	if err != nil {
 		return err
 	}
@@ -129,8 +132,8 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 		_ = releaseStore(storage)
 		return fmt.Errorf("docstore: %v", err)
 	}
-	d.handler.SetHealthChecks(func() []docstore.HealthCheck { return healthChecksOf(ctx.Done()) })
-	if d.unregister, err = registerDocstore(ctx, storage, d.handler, store); err != nil {
+	d.handler.SetHealthChecks(app.healthChecks)
+	if err := app.registerDocstore(storage, d.handler, store); err != nil {
 		d.handler = nil
 		_ = releaseStore(storage)
 		return err
@@ -139,9 +142,9 @@ func (d *Docstore) Provision(ctx caddy.Context) error {
 }
 
 // check refuses settings that cannot work, naming the directive's option
-// and the fix, before anything is opened. (A missing user-id secret is
-// not one of them: it is generated and kept next to the data.) (The Caddyfile parser catches
-// what it can earlier, at adapt; this also covers JSON configs.)
+// and the fix, before anything is opened; the Caddyfile parser catches
+// them earlier, at adapt, and this covers JSON configs. A missing user-id
+// secret is not one of them: it is generated and kept next to the data.
 func (d *Docstore) check() error {
 	if d.EOS != "" {
 		if err := checkEOSDate(d.EOS); err != nil {
@@ -192,19 +195,13 @@ func (d *Docstore) Cleanup() error {
 	if d.handler == nil {
 		return nil
 	}
-	d.unregister()
 	return releaseStore(d.storage)
 }
 
 // ServeHTTP answers the request; the user authenticated by an earlier
 // handler ({http.auth.user.id}) becomes the principal account:<id>.
 func (d *Docstore) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		if id, _ := repl.GetString("http.auth.user.id"); id != "" {
-			r = r.WithContext(docstore.WithUser(r.Context(), "account:"+id))
-		}
-	}
-	d.handler.ServeHTTP(w, r)
+	d.handler.ServeHTTP(w, withCaddyUser(r))
 	return nil
 }
 

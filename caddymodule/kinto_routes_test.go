@@ -73,7 +73,7 @@ func TestThrottleKintoPrefixes(t *testing.T) {
 			if kinto {
 				want = ratelimit.FormatKinto
 			}
-			if got := th.formatFor(httptest.NewRequest("GET", path, nil)); got != want {
+			if got := th.mw.FormatFor(httptest.NewRequest("GET", path, nil)); got != want {
 				t.Errorf("%s: %s answers in format %v, want %v", c.config, path, got, want)
 			}
 		}

@@ -219,7 +219,7 @@ func (s *ThrottleStore) unmarshalOption(disp *caddyfile.Dispenser) error {
 
 // validThrottleFormat tells the values of the format option.
 func validThrottleFormat(f string) bool {
-	if f == formatAuto || f == formatHandleErrors {
+	if f == formatHandleErrors {
 		return true
 	}
 	_, err := ratelimit.ParseFormat(f)

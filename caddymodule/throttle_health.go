@@ -13,7 +13,7 @@ import (
 // (fail open) or refuses everything (fail closed), which a load balancer
 // should know.
 func (t *Throttle) reportHealth(ctx caddy.Context) {
-	if p, ok := t.store.(interface{ Ping(context.Context) error }); ok {
+	if p, ok := t.mw.Store.(interface{ Ping(context.Context) error }); ok {
 		addHealthCheck(ctx, docstore.HealthCheck{Name: "redis", Check: p.Ping})
 	}
 }

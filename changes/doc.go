@@ -2,8 +2,7 @@
 // Settings changes plugin (kinto_remote_settings.changes) serves it:
 // GET /v1/buckets/monitor/collections/changes/changeset and .../records,
 // GET /v1/buckets/{bid}/collections/{cid}/changeset and
-// GET /v1/__broadcasts__, with the same statuses, headers and bodies
-// (see shared/reference/kinto.md §1).
+// GET /v1/__broadcasts__, with the same statuses, headers and bodies.
 //
 // Storage is reached through Source and permissions through Access, the
 // change seam of package kinto (implemented in-process by

@@ -109,6 +109,13 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 		h.methodNotAllowed(w, r)
 		return true
 	}
+	// These answer from what events built (registry, changeset cache,
+	// monitor views): on a source other writers share, first have the
+	// events of every write committed before this request.
+	if err := h.state.sync(r.Context()); err != nil {
+		h.sendError(w, r, kinto.ExposeDefault, err)
+		return true
+	}
 	ps := kinto.ParseParams(r.URL.RawQuery)
 	switch rt {
 	case routeMonitorRecords:

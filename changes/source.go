@@ -1,6 +1,10 @@
 package changes
 
-import "github.com/changegate/changegate/kinto"
+import (
+	"context"
+
+	"github.com/changegate/changegate/kinto"
+)
 
 // The change seam is kinto's; these names keep the package's own
 // spelling (changes.Key, changes.Source...) for its many users.
@@ -32,3 +36,12 @@ const (
 	KindBucket     = kinto.KindBucket
 	KindGroup      = kinto.KindGroup
 )
+
+// Syncer is implemented by sources that other writers share (docstore
+// instances on one PostgreSQL database): Sync returns once the events of
+// every write committed before the call have reached the subscribers, so
+// the registry and the changeset cache built from them are as fresh as
+// storage for a request that waited for it.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}

@@ -130,6 +130,17 @@ func (s *State) verify(k Key, st Stamp) {
 	}
 }
 
+// sync waits, when the source is shared with other writers (Syncer),
+// until the registry has applied every write committed before the call:
+// nothing served from it afterwards is older than a write acknowledged
+// before the request began, whichever instance acknowledged it.
+func (s *State) sync(ctx context.Context) error {
+	if sy, ok := s.source.(Syncer); ok {
+		return sy.Sync(ctx)
+	}
+	return nil
+}
+
 // Registry returns the registry of collection timestamps.
 func (s *State) Registry() *Registry { return s.registry }
 

@@ -6,6 +6,10 @@
 // stdin), a read-only reader (checkpoint on the target only) and readers
 // without permission (401/403, no data). DB is a collection alice (AUTH)
 // writes, bob (READER) only reads and carol (STRANGER) cannot read.
+// REVS says how the source numbers revisions: "generation" (the
+// docstore: deletions and updates of pulled records replace them on the
+// replica, without conflicts) or "last_modified" (a sidecar over a plain
+// Kinto: they arrive as branches of their own).
 import assert from 'node:assert/strict'
 import readline from 'node:readline'
 import PouchDB from 'pouchdb-core'
@@ -15,8 +19,10 @@ import Replication from 'pouchdb-replication'
 import { DB, AUTH, put, within } from './common.mjs'
 
 PouchDB.plugin(HTTP).plugin(Memory).plugin(Replication)
-const { READER, STRANGER } = process.env
+const { READER, STRANGER, REVS } = process.env
 assert.ok(READER && STRANGER, 'READER and STRANGER must be set')
+assert.ok(['generation', 'last_modified'].includes(REVS), 'REVS must be generation or last_modified')
+const generations = REVS === 'generation'
 const v1 = DB.slice(0, DB.indexOf('/buckets/'))
 const collection = DB.slice(v1.length)
 const dbPath = new URL(DB).pathname
@@ -64,7 +70,7 @@ assert.equal(first.ok, true)
 assert.equal(first.docs_written, 1000)
 assert.equal((await local.allDocs()).total_rows, 950)
 const doc = await local.get(id(21))
-assert.deepEqual([doc._id, doc.id, doc.n, doc.v, doc._rev.split('-')[0]], [id(21), id(21), 21, 1, String(doc.last_modified)])
+assert.deepEqual([doc._id, doc.id, doc.n, doc.v, doc._rev.split('-')[0]], [id(21), id(21), 21, 1, generations ? '1' : String(doc.last_modified)])
 const gone = await local.get(id(20)).catch(e => e)
 assert.equal(gone.status, 404)
 assert.equal(gone.reason, 'deleted')
@@ -95,12 +101,47 @@ const asked = alice.log.filter(r => r.path === '/_bulk_get').map(r => JSON.parse
 assert.deepEqual(asked, [20])
 assert.equal((await local.get(id(8))).v, 2)
 assert.equal((await local.get(id(1004))).v, 1)
-// The deletion arrives as the record's newest revision; with no history
-// to link it to the version the replica holds, it is a branch of its
-// own, and PouchDB's winner is the live branch (docs/feeds.md).
-const branches = await local.get(id(501), { open_revs: 'all' })
-assert.ok(branches.some(b => b.ok && b.ok._deleted), JSON.stringify(branches))
+if (generations) {
+  // A deletion or an update of a record the replica holds arrives as its
+  // next revision, with the history that links them: one leaf, no
+  // conflict; a deleted record is gone.
+  await assertReplaced(Array.from({ length: 10 }, (_, n) => id(n * 7 + 1)), 2, false)
+  await assertReplaced(Array.from({ length: 5 }, (_, n) => id(501 + n * 2)), 2, true)
+} else {
+  // With no history to link the deletion to the version the replica
+  // holds, it is a branch of its own, and PouchDB's winner is the live
+  // branch (docs/feeds.md).
+  const branches = await local.get(id(501), { open_revs: 'all' })
+  assert.ok(branches.some(b => b.ok && b.ok._deleted), JSON.stringify(branches))
+}
 console.log(`ok second pull: ${second.docs_written} docs in ${alice.log.length} requests (${alice.log.map(r => r.method + ' ' + r.path).join(', ')})`)
+
+// A record re-created over its tombstone, and one updated again, replace
+// what the replica holds.
+await batch([write(501, 3), write(8, 3)])
+const third = await local.replicate.from(alice.db)
+assert.equal(third.docs_written, 2)
+assert.deepEqual([(await local.get(id(501))).v, (await local.get(id(8))).v], [3, 3])
+if (generations) await assertReplaced([id(501), id(8)], 3, false)
+console.log(`ok third pull: ${third.docs_written} docs, re-created and updated`)
+
+// assertReplaced checks that the replica holds each of ids at generation
+// gen only (deleted or not), with no conflict and the whole history.
+async function assertReplaced (ids, gen, deleted) {
+  for (const docId of ids) {
+    const leaves = await local.get(docId, { open_revs: 'all', revs: true })
+    assert.equal(leaves.length, 1, `${docId}: ${JSON.stringify(leaves)}`)
+    const leaf = leaves[0].ok
+    assert.deepEqual([leaf._rev.split('-')[0], leaf._revisions.ids.length, !!leaf._deleted], [String(gen), gen, deleted], `${docId}: ${JSON.stringify(leaf)}`)
+    if (deleted) {
+      const err = await local.get(docId).catch(e => e)
+      assert.deepEqual([err.status, err.reason], [404, 'deleted'], `${docId}: ${JSON.stringify(err)}`)
+    } else {
+      const current = await local.get(docId, { conflicts: true })
+      assert.equal(current._conflicts, undefined, `${docId}: ${JSON.stringify(current)}`)
+    }
+  }
+}
 
 // Live pull: a write arrives within a second, and after a restart.
 const live = local.replicate.from(alice.db, { live: true, retry: true })
@@ -140,7 +181,7 @@ const bob = remote(READER)
 const bobLocal = new PouchDB('bob', { adapter: 'memory' })
 const bobFirst = await bobLocal.replicate.from(bob.db)
 assert.equal(bobFirst.ok, true)
-assert.equal((await bobLocal.allDocs()).total_rows, 950 - 5 + 5 + 2)
+assert.equal((await bobLocal.allDocs()).total_rows, 950 - 5 + 5 + 1 + 2)
 const refused = bob.log.filter(r => r.method === 'PUT' && r.path.startsWith('/_local/')).map(r => r.status)
 assert.deepEqual(refused, [403])
 await put('bob1')

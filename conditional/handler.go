@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/changegate/changegate/internal/middleware"
+	"github.com/changegate/changegate/internal/recorder"
 	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
@@ -54,7 +56,7 @@ var (
 )
 
 // Serve runs the middleware around next.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	sent := normalizeRequest(r.Header)
 	if slices.Contains(h.Require, r.Method) && r.Header.Get("If-Match") == "" && r.Header.Get("If-None-Match") == "" {
 		return h.Routes.Refuse(w, r, errPreconditionRequired)
@@ -64,7 +66,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, next func(http.R
 	if !ex.kinto && (!ex.safe || (!h.Hash && !hasPreconditions(r.Header))) {
 		return next(w, r)
 	}
-	rec := render.NewRecorder(w, render.BufferLimit(h.MaxBuffer), ex.decide)
+	rec := recorder.New(w, render.BufferLimit(h.MaxBuffer), ex.decide)
 	err := next(rec, r)
 	return ex.finish(rec, err, next)
 }
@@ -108,7 +110,7 @@ type exchange struct {
 }
 
 // decide runs when the answer's status and headers are known.
-func (ex *exchange) decide(status int, canHold bool) render.Mode {
+func (ex *exchange) decide(status int, canHold bool) recorder.Mode {
 	hd := ex.w.Header()
 	if ex.kinto {
 		if etag, ok := KintoETag(hd.Get("Etag")); ok {
@@ -117,13 +119,13 @@ func (ex *exchange) decide(status int, canHold bool) render.Mode {
 	}
 	if status == http.StatusNotModified {
 		ex.echoSentTag(hd)
-		return render.Pass
+		return recorder.Pass
 	}
 	if !ex.safe || status < 200 || status > 299 || ex.answeredBelow() {
-		return render.Pass
+		return recorder.Pass
 	}
 	if canHold && ex.hashable(status, hd) {
-		return render.Hold
+		return recorder.Hold
 	}
 	return ex.settle()
 }
@@ -148,11 +150,11 @@ func (ex *exchange) hashable(status int, hd http.Header) bool {
 
 // settle evaluates the preconditions against the answer's validators
 // and answers 304 or 412 instead of it when they say so.
-func (ex *exchange) settle() render.Mode {
+func (ex *exchange) settle() recorder.Mode {
 	switch Evaluate(ex.r.Method, ex.r.Header, ValidatorsOf(ex.w.Header())) {
 	case NotModified:
 		ex.notModified()
-		return render.Drop
+		return recorder.Drop
 	case Failed:
 		// The 412 replaces the answer: neither its body nor its caching
 		// (no cache may keep a refusal meant for one request's
@@ -166,9 +168,9 @@ func (ex *exchange) settle() render.Mode {
 		} else {
 			ex.failed = true
 		}
-		return render.Drop
+		return recorder.Drop
 	}
-	return render.Pass
+	return recorder.Pass
 }
 
 // notModified answers 304 with the headers RFC 9110 §15.4.5 wants
@@ -207,7 +209,7 @@ func (ex *exchange) echoSentTag(hd http.Header) {
 }
 
 // finish completes the exchange once the inner handler returned.
-func (ex *exchange) finish(rec *render.Recorder, err error, next func(http.ResponseWriter, *http.Request) error) error {
+func (ex *exchange) finish(rec *recorder.Recorder, err error, next middleware.Next) error {
 	if err != nil {
 		if rec.Held() {
 			rec.Discard()
@@ -228,7 +230,7 @@ func (ex *exchange) finish(rec *render.Recorder, err error, next func(http.Respo
 
 // finishHeld sends a held answer with its computed ETag, or the 304 or
 // 412 that the ETag leads to.
-func (ex *exchange) finishHeld(rec *render.Recorder, next func(http.ResponseWriter, *http.Request) error) error {
+func (ex *exchange) finishHeld(rec *recorder.Recorder, next middleware.Next) error {
 	etag := ""
 	if ex.r.Method == http.MethodHead {
 		etag = ex.headETag(next)
@@ -238,9 +240,12 @@ func (ex *exchange) finishHeld(rec *render.Recorder, next func(http.ResponseWrit
 	if etag != "" {
 		ex.w.Header().Set("Etag", etag)
 	}
-	if ex.settle() != render.Pass {
+	if ex.settle() != recorder.Pass {
 		rec.Discard()
 		return nil
 	}
 	return rec.Finish(rec.Status(), rec.Body())
 }
+
+// Interface guard: the one middleware shape.
+var _ middleware.Handler = (*Handler)(nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/changegate/changegate/internal/middleware"
 	"github.com/changegate/changegate/render"
 )
 
@@ -14,7 +15,7 @@ import (
 // body is hashed and thrown away. It is only tried when the HEAD answer
 // has a Content-Length or Content-Encoding, as documents do and streams
 // do not; a GET that flushes anyway is cancelled. "" means no ETag.
-func (ex *exchange) headETag(next func(http.ResponseWriter, *http.Request) error) (etag string) {
+func (ex *exchange) headETag(next middleware.Next) (etag string) {
 	hd := ex.w.Header()
 	if hd.Get("Content-Length") == "" && hd.Get("Content-Encoding") == "" {
 		return ""
@@ -43,7 +44,10 @@ func (ex *exchange) headETag(next func(http.ResponseWriter, *http.Request) error
 }
 
 // bodyCatcher is the ResponseWriter of a replayed GET: it keeps the body
-// (up to limit) and gives up on streams.
+// (up to limit) and gives up on streams. It is not a recorder.Recorder:
+// there is no client behind it to pass anything to, a flush must cancel
+// the replay (a feed would never end), and a body past the limit must
+// not (its producer would log a failed write).
 type bodyCatcher struct {
 	header  http.Header
 	status  int

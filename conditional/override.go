@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/changegate/changegate/internal/middleware"
 	"github.com/changegate/changegate/kinto"
 	"github.com/changegate/changegate/render"
 )
@@ -32,7 +33,7 @@ type MethodOverride struct {
 
 // Serve rewrites the method, or refuses the request with 400, then
 // calls next.
-func (m *MethodOverride) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+func (m *MethodOverride) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	name := m.Header
 	if name == "" {
 		name = DefaultOverrideHeader
@@ -76,3 +77,6 @@ func (m *MethodOverride) refusal(name, method string, allow []string) *render.Er
 	return &render.Error{Status: http.StatusBadRequest, Message: desc,
 		Param: &kinto.ValidationDetail{Location: "header", Name: name, Description: desc}}
 }
+
+// Interface guard: the one middleware shape.
+var _ middleware.Handler = (*MethodOverride)(nil)

@@ -42,6 +42,16 @@ func (s ChangeSource) ReadChanges(ctx context.Context, key kinto.Key, q kinto.Ch
 	return s.Store.ReadChanges(ctx, key.Bucket, key.Collection, q)
 }
 
+// ReadDocs reads records and tombstones by id in one read transaction.
+func (s ChangeSource) ReadDocs(ctx context.Context, key kinto.Key, ids []string) (*kinto.ChangesPage, error) {
+	return s.Store.ReadDocs(ctx, key.Bucket, key.Collection, ids)
+}
+
+// Sync returns once the events of every write committed before it have
+// been published (Store.Sync): instant unless other writers share the
+// engine.
+func (s ChangeSource) Sync(ctx context.Context) error { return s.Store.Sync(ctx) }
+
 // Subscribe forwards the store's commit events.
 func (s ChangeSource) Subscribe(fn func(Event)) func() {
 	return s.Store.Subscribe(fn)

@@ -30,12 +30,28 @@ var ErrNotFound = errors.New("object not found")
 // "last_modified"; it is kept as raw bytes so that reads never re-encode it
 // and the client's key order survives. Tombstones have Deleted set and no
 // Data or Permissions.
+//
+// Generation counts the versions of an id: Put numbers every write the
+// one after the version it replaces, live or tombstone (1 for the
+// first), unless Generation is positive, which a copy sets to keep the
+// source's number. The change feeds derive each version's CouchDB
+// revision from it (docs/feeds.md).
 type Object struct {
 	ID           string
 	LastModified int64
 	Deleted      bool
+	Generation   int64
 	Data         json.RawMessage
 	Permissions  Permissions
+}
+
+// NextGeneration is the Generation Put stores for obj when it replaces
+// a version numbered prev (0: none).
+func NextGeneration(obj *Object, prev int64) int64 {
+	if obj.Generation > 0 {
+		return obj.Generation
+	}
+	return max(prev, 0) + 1
 }
 
 // Permissions maps a permission name ("read", "write", "record:create", ...)
@@ -57,8 +73,8 @@ type ScanOptions struct {
 	// NoPermissions leaves Object.Permissions nil, for readers that do
 	// not need them (a change feed): no decoding, no copy.
 	NoPermissions bool
-	// Bare leaves Data and Permissions nil: only ID, LastModified and
-	// Deleted, for readers that count.
+	// Bare leaves Data and Permissions nil: only ID, LastModified,
+	// Deleted and Generation, for readers that count.
 	Bare bool
 	// Expect, when positive, is how many objects the caller expects to
 	// take before it stops (a page and one more): an engine that reads in
@@ -89,6 +105,9 @@ type Engine interface {
 type Tx interface {
 	// Get returns the live object, or ErrNotFound (also for tombstones).
 	Get(parent, kind, id string) (*Object, error)
+	// GetVersion returns the stored version of id, live object or
+	// tombstone, or ErrNotFound.
+	GetVersion(parent, kind, id string) (*Object, error)
 	// Put stores obj (a live object or a tombstone), replacing any object or
 	// tombstone with the same id.
 	Put(parent, kind string, obj *Object) error

@@ -49,6 +49,11 @@ func (g guardTx) Get(parent, kind, id string) (*Object, error) {
 	return obj, asBackendError(err)
 }
 
+func (g guardTx) GetVersion(parent, kind, id string) (*Object, error) {
+	obj, err := g.tx.GetVersion(parent, kind, id)
+	return obj, asBackendError(err)
+}
+
 func (g guardTx) Put(parent, kind string, obj *Object) error {
 	if g.dry {
 		return errWouldWrite

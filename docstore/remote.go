@@ -1,6 +1,9 @@
 package docstore
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // EventOf builds the event of a write committed by another writer (an
 // engine shared by several instances, Kinto itself, SQL) to object id of
@@ -41,3 +44,22 @@ func EventOf(parent, kind, id string, ts int64, deleted bool) (Event, bool) {
 // Publish hands events committed by another writer to the subscribers,
 // as if this Store had committed them.
 func (s *Store) Publish(events []Event) { s.hub.Publish(events) }
+
+// Syncer is implemented by engines that other writers share (several
+// instances on one database): Sync returns once every write committed
+// before the call, by anyone, has been published to this Store's
+// subscribers, so that what they keep (the changes registry and caches)
+// is as fresh as storage.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Sync waits for the engine to have published every write committed
+// before the call (see Syncer); at once for an engine no one else
+// writes.
+func (s *Store) Sync(ctx context.Context) error {
+	if e, ok := s.engine.(Syncer); ok {
+		return e.Sync(ctx)
+	}
+	return nil
+}

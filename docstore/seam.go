@@ -3,13 +3,14 @@ package docstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/changegate/changegate/kinto"
 )
 
 // This file is the seam the `changes` package reads storage through
-// (DESIGN.md): every collection's records timestamp in one call, a
+// (kinto.Source, by way of ChangeSource): every collection's records timestamp in one call, a
 // collection's changes since a timestamp in one consistent read, and the
 // event subscription (Store.Subscribe).
 
@@ -92,12 +93,8 @@ func (s *Store) ReadChanges(ctx context.Context, bucket, collection string, q ki
 }
 
 func (o *op) changes(bucket, collection string, q kinto.ChangesQuery, page *kinto.ChangesPage) error {
-	meta, err := o.get(ref{Kind: KindCollection, Bucket: bucket, ID: collection})
-	if err != nil || meta == nil {
-		return err
-	}
-	bkt, err := o.get(ref{Kind: KindBucket, ID: bucket})
-	if err != nil || bkt == nil {
+	exists, err := o.collectionExists(bucket, collection)
+	if err != nil || !exists {
 		return err
 	}
 	page.Exists = true
@@ -121,7 +118,7 @@ func (o *op) changes(bucket, collection string, q kinto.ChangesQuery, page *kint
 			data = tombstoneData(obj)
 		}
 		page.Changes = append(page.Changes, data)
-		page.Meta = append(page.Meta, kinto.ChangeMeta{ID: obj.ID, LastModified: obj.LastModified, Deleted: obj.Deleted})
+		page.Meta = append(page.Meta, changeMeta(obj))
 		return true, nil
 	})
 	switch {
@@ -132,6 +129,76 @@ func (o *op) changes(bucket, collection string, q kinto.ChangesQuery, page *kint
 		return nil
 	}
 	return o.countAfter(parent, page, opts)
+}
+
+// changeMeta is what identifies obj's change.
+func changeMeta(obj *Object) kinto.ChangeMeta {
+	return kinto.ChangeMeta{ID: obj.ID, LastModified: obj.LastModified, Deleted: obj.Deleted, Generation: obj.Generation}
+}
+
+// ReadDocs reads the current version (record or tombstone) of each id in
+// one read transaction, for replicators asking for documents by id.
+func (s *Store) ReadDocs(ctx context.Context, bucket, collection string, ids []string) (*kinto.ChangesPage, error) {
+	page := &kinto.ChangesPage{}
+	err := s.engine.View(ctx, func(tx Tx) error {
+		*page = kinto.ChangesPage{}
+		o := &op{s: s, tx: tx}
+		exists, err := o.collectionExists(bucket, collection)
+		if err != nil || !exists {
+			return err
+		}
+		page.Exists = true
+		objs, err := getVersions(tx, CollectionURI(bucket, collection), KindRecord, ids)
+		for _, obj := range objs {
+			data := obj.Data
+			if obj.Deleted {
+				data = tombstoneData(obj)
+			}
+			page.Changes = append(page.Changes, data)
+			page.Meta = append(page.Meta, changeMeta(obj))
+		}
+		return err
+	})
+	return page, err
+}
+
+// VersionsReader is an optional Tx method for engines where every read
+// is a round trip to a server (PostgreSQL): the stored versions of
+// several ids of one list in one read.
+type VersionsReader interface {
+	// GetVersions returns the object or tombstone of each id stored, in
+	// any order, with no permissions.
+	GetVersions(parent, kind string, ids []string) ([]*Object, error)
+}
+
+// getVersions reads the stored versions of ids, in one read when the
+// engine can.
+func getVersions(tx Tx, parent, kind string, ids []string) ([]*Object, error) {
+	if r, ok := tx.(VersionsReader); ok {
+		return r.GetVersions(parent, kind, ids)
+	}
+	var out []*Object
+	for _, id := range ids {
+		obj, err := tx.GetVersion(parent, kind, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// collectionExists reports whether the collection and its bucket exist.
+func (o *op) collectionExists(bucket, collection string) (bool, error) {
+	meta, err := o.get(ref{Kind: KindCollection, Bucket: bucket, ID: collection})
+	if err != nil || meta == nil {
+		return false, err
+	}
+	bkt, err := o.get(ref{Kind: KindBucket, ID: bucket})
+	return bkt != nil, err
 }
 
 // countAfter counts, into page.Pending, the changes a limited read left

@@ -196,6 +196,9 @@ func (o *op) put(r ref, obj *Object) error {
 		}
 		existed = prev != nil
 	}
+	// Every write is a new version: the engine numbers it, whatever a
+	// read left in obj.
+	obj.Generation = 0
 	if err := o.tx.Put(r.parent(), r.Kind, obj); err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func TestFeedAccessRenewsAfterTTL(t *testing.T) {
 	srv := f.server()
 	s := open(t, "GET", srv.URL+feedColl+"/_changes?feed=continuous&since=now&heartbeat=10000", "")
 	a := f.put("a", "{}")
-	if l := s.row(); l != row("a", a, false)+"\n" {
+	if l := s.row(); l != row("a", a, 1, false)+"\n" {
 		t.Fatalf("row %q", l)
 	}
 	if n := ra.checks.Load(); n != 1 {
@@ -97,7 +97,7 @@ func TestFeedAccessRenewsAfterTTL(t *testing.T) {
 	}
 	time.Sleep(350 * time.Millisecond)
 	b := f.put("b", "{}")
-	if l := s.row(); l != row("b", b, false)+"\n" {
+	if l := s.row(); l != row("b", b, 1, false)+"\n" {
 		t.Fatalf("row %q", l)
 	}
 	if n := ra.checks.Load(); n != 2 {

@@ -46,8 +46,10 @@ func (f *fixture) del(id string) int64 {
 }
 
 // row renders a row as the feed must.
-func row(id string, lm int64, deleted bool) string {
-	s := fmt.Sprintf(`{"seq":"%d","id":"%s","changes":[{"rev":"%s"}]`, lm, id, revOf(id, lm))
+// gen is the record's generation: 1 for its first write, one more for
+// each write after.
+func row(id string, lm, gen int64, deleted bool) string {
+	s := fmt.Sprintf(`{"seq":"%d","id":"%s","changes":[{"rev":"%s"}]`, lm, id, revOf(id, gen))
 	if deleted {
 		s += `,"deleted":true`
 	}

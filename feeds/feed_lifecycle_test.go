@@ -54,7 +54,7 @@ func TestFeedShutdown(t *testing.T) {
 	a := f.put("a", `{}`)
 	srv := f.server()
 	s := open(t, "GET", srv.URL+feedColl+"/_changes?feed=continuous&heartbeat=true", "")
-	if got := s.line(); got != row("a", a, false)+"\n" {
+	if got := s.line(); got != row("a", a, 1, false)+"\n" {
 		t.Fatalf("row %q", got)
 	}
 	f.h.Shutdown()

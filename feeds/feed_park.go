@@ -344,6 +344,12 @@ func (p *parkedFeed) send(out []byte) {
 // client already has its whole answer, the chunked body's end, without
 // it.
 func (p *parkedFeed) sendThenClose(out []byte) {
+	if !p.chunked {
+		// An HTTP/1.0 body ends with the connection: closing is the end
+		// of the answer.
+		p.send(out)
+		return
+	}
 	// A client that reads its answer and leaves at once must not have
 	// watch close ahead of the others' answers either.
 	p.closeQueued.Store(true)
@@ -390,30 +396,67 @@ func newBufferedFeedWriter() *feedWriter {
 
 // wakeQueue runs parked feeds' wake-ups on at most GOMAXPROCS workers,
 // started on demand and gone when the queue is empty. The connections of
-// answered feeds close when no wake-up is waiting (RFC 9112 §9.6: the
-// server that said "close" initiates the closing after the response),
-// so that one event's answers all go out before any of its closes.
+// answered feeds close later (RFC 9112 §9.6: the server that said "close"
+// initiates the closing after the response; the client already has the
+// whole answer, the chunked body's end): once no wake-up has run for
+// closeQuiet, or closeMaxDelay after the first of them waited. A close
+// costs the server about twice the answer's write (its FIN, the socket's
+// teardown, over loopback the client's side of both too), so closing
+// while answers still go out, in this process or in another on the same
+// machine (another instance, the clients), would delay those answers.
 type wakeQueue struct {
 	mu      sync.Mutex
 	items   []*parkedFeed
 	closing []*parkedFeed
 	running int
+	// closer closes the waiting connections when it fires; since is
+	// when the first of them began to wait, woke when a wake-up last ran.
+	closer      *time.Timer
+	since, woke time.Time
 }
 
-// maxDeferredCloses bounds the connections left open by closeLater: past
-// it, a connection closes at once.
-const maxDeferredCloses = 1 << 16
+// Deferred closes: at most maxDeferredCloses connections wait (past it a
+// connection closes at once), until the queue has been idle closeQuiet,
+// for at most closeMaxDelay.
+const (
+	maxDeferredCloses = 1 << 16
+	closeQuiet        = 200 * time.Millisecond
+	closeMaxDelay     = time.Second
+)
 
-// closeLater closes p's connection once the queue is empty; only a
-// worker calls it, so a worker is there to do it.
+// closeLater closes p's connection once the queue has been quiet.
 func (q *wakeQueue) closeLater(p *parkedFeed) {
 	q.mu.Lock()
 	later := len(q.closing) < maxDeferredCloses
 	if later {
+		if len(q.closing) == 0 {
+			q.since = time.Now()
+		}
 		q.closing = append(q.closing, p)
+		if q.closer == nil {
+			q.closer = time.AfterFunc(closeQuiet, q.closeWaiting)
+		}
 	}
 	q.mu.Unlock()
 	if !later {
+		p.close()
+	}
+}
+
+// closeWaiting closes the waiting connections, or looks again later
+// while wake-ups run or ran less than closeQuiet ago.
+func (q *wakeQueue) closeWaiting() {
+	q.mu.Lock()
+	now := time.Now()
+	if busy := q.running > 0 || now.Sub(q.woke) < closeQuiet; busy && now.Sub(q.since) < closeMaxDelay {
+		q.closer.Reset(max(closeQuiet-now.Sub(q.woke), closeQuiet/4))
+		q.mu.Unlock()
+		return
+	}
+	cs := q.closing
+	q.closing, q.closer = nil, nil
+	q.mu.Unlock()
+	for _, p := range cs {
 		p.close()
 	}
 }
@@ -432,20 +475,12 @@ func (q *wakeQueue) push(ps ...*parkedFeed) {
 func (q *wakeQueue) work() {
 	for {
 		q.mu.Lock()
+		q.woke = time.Now()
 		if len(q.items) == 0 {
-			cs := q.closing
-			q.closing = nil
-			if len(cs) == 0 {
-				q.items = nil
-				q.running--
-				q.mu.Unlock()
-				return
-			}
+			q.items = nil
+			q.running--
 			q.mu.Unlock()
-			for _, p := range cs {
-				p.close()
-			}
-			continue
+			return
 		}
 		p := q.items[0]
 		q.items[0] = nil

@@ -134,12 +134,32 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	if other := waiting.answer(); got != other {
 		t.Fatalf("parked answer %q\nrequest goroutine's %q", got, other)
 	}
-	prefix := "{\"results\":[\n" + strings.TrimSuffix(row("a", a, false), "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s",`, revOf("a", a))
+	prefix := "{\"results\":[\n" + strings.TrimSuffix(row("a", a, 1, false), "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s",`, revOf("a", 1))
 	suffix := fmt.Sprintf("}}\n],\n\"last_seq\":\"%d\",\"pending\":0}\n\n", a)
 	if !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, suffix) || !strings.Contains(got, `"n":1`) {
 		t.Fatalf("parked answer %q", got)
 	}
 	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+}
+
+// TestFeedParkedHTTP10ClosesAtOnce: the body of an HTTP/1.0 answer ends
+// with its connection, so a woken parked longpoll over HTTP/1.0 closes as
+// soon as its answer is written, not with the deferred closes of chunked
+// answers (closeQuiet later).
+func TestFeedParkedHTTP10ClosesAtOnce(t *testing.T) {
+	f := newFeedFixture(t)
+	srv := f.server()
+	rf := openRawBytes(t, srv, "GET "+feedColl+"/_changes?feed=longpoll&since=now&timeout=60000 HTTP/1.0\r\nHost: x\r\n\r\n")
+	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	start := time.Now()
+	a := f.put("a", `{}`)
+	got := rf.answer()
+	if d := time.Since(start); d >= closeQuiet {
+		t.Errorf("HTTP/1.0 answer complete after %v; want it before the deferred closes (%v)", d, closeQuiet)
+	}
+	if want := "{\"results\":[\n" + row("a", a, 1, false); !strings.HasPrefix(got, want) || strings.Contains(got, "ERROR") {
+		t.Fatalf("answer %q; want it to start %q", got, want)
+	}
 }
 
 // TestFeedParkedTimeout: a parked longpoll's timeout answers the empty
@@ -228,7 +248,7 @@ func TestFeedParkedFilterMiss(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	x := f.put("x", `{}`)
-	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, x), 0, row("x", x, false)); got != want {
+	if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, x), 0, row("x", x, 1, false)); got != want {
 		t.Fatalf("answer %q want %q", got, want)
 	}
 }
@@ -252,11 +272,36 @@ func TestFeedParkedClientSends(t *testing.T) {
 		t.Fatalf("%d parked after the client sent more", n)
 	}
 	a := f.put("a", `{}`)
-	want := normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, false))
+	want := normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, 1, false))
 	for name, rf := range map[string]*rawFeed{"sent later": later, "pipelined": pipelined} {
 		if got := rf.answer(); got != want {
 			t.Errorf("%s: %q want %q", name, got, want)
 		}
 	}
 	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+}
+
+// TestWakeQueueDefersCloses: an answered connection closes once the wake
+// queue has been idle closeQuiet, and while wake-ups keep running, no
+// later than closeMaxDelay after it began to wait.
+func TestWakeQueueDefersCloses(t *testing.T) {
+	closedAfter := func(busy bool) time.Duration {
+		q := &wakeQueue{}
+		if busy {
+			q.running = 1
+		}
+		server, client := net.Pipe()
+		start := time.Now()
+		q.closeLater(&parkedFeed{conn: server})
+		if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("read %v; want EOF", err)
+		}
+		return time.Since(start)
+	}
+	if d := closedAfter(false); d < closeQuiet || d > closeQuiet+closeMaxDelay/2 {
+		t.Errorf("idle queue: closed after %v; want about %v", d, closeQuiet)
+	}
+	if d := closedAfter(true); d < closeMaxDelay || d > 2*closeMaxDelay {
+		t.Errorf("busy queue: closed after %v; want about %v", d, closeMaxDelay)
+	}
 }

@@ -39,7 +39,7 @@ func appendFeedRow(b []byte, row feedRow, seq []byte, includeDocs bool) []byte {
 	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"changes":[{"rev":"`...)
 	revAt := len(b)
-	b = appendRev(b, row.id, row.lm)
+	b = appendRev(b, row.id, row.revGen())
 	rev := b[revAt:]
 	b = append(b, `"}]`...)
 	if row.deleted {

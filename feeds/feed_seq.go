@@ -56,21 +56,29 @@ func appendQuoted(b []byte, parts ...string) []byte {
 }
 
 // appendRev appends the CouchDB revision of an object version:
-// "<lm>-<md5(id@lm) hex>". The generation is the last_modified, so it
-// grows with every write (a replicating PouchDB lets the highest
-// generation win), and the hash makes two objects' revisions distinct;
-// both are stable between reads.
-func appendRev(b []byte, id string, lm int64) []byte {
-	start := len(b)
-	b = strconv.AppendInt(b, lm, 10)
-	n := len(b)
-	b = append(b, id...)
-	b = append(b, '@')
-	b = append(b, b[start:n]...)
-	sum := md5.Sum(b[n:])
-	b = append(b[:n], '-')
+// "<gen>-<md5(id@gen) hex>". gen is the record's generation (every write
+// of it counts one: docstore.Object.Generation), or, where the source
+// keeps no count (a sidecar's plain Kinto, the monitor), its
+// last_modified. The hash depends only on (id, gen), so the revisions of
+// a record's earlier versions can be computed again without storing them
+// (appendRevisions): a replica holding "2-h(2)" sees "3-h(3)" with the
+// history [h(3), h(2), h(1)] as its descendant, not a conflict. The id
+// makes two records' revisions distinct.
+func appendRev(b []byte, id string, gen int64) []byte {
+	b = strconv.AppendInt(b, gen, 10)
+	b = append(b, '-')
+	return appendRevHash(b, id, gen)
+}
+
+// appendRevHash appends the hash part of the revision of (id, gen).
+func appendRevHash(b []byte, id string, gen int64) []byte {
+	var buf [128]byte
+	in := append(buf[:0], id...)
+	in = append(in, '@')
+	in = strconv.AppendInt(in, gen, 10)
+	sum := md5.Sum(in)
 	return hex.AppendEncode(b, sum[:])
 }
 
 // revOf is appendRev as a string.
-func revOf(id string, lm int64) string { return string(appendRev(nil, id, lm)) }
+func revOf(id string, gen int64) string { return string(appendRev(nil, id, gen)) }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // feedBatch bounds one storage read of a forward feed, so that a feed of
@@ -22,8 +24,30 @@ type feedRow struct {
 	id      string
 	lm      int64
 	deleted bool
+	// gen is the record's generation (kinto.ChangeMeta.Generation); 0
+	// when the source keeps none.
+	gen int64
 	// data is the object as stored (record or monitor entry).
 	data json.RawMessage
+}
+
+// revGen is the generation of the row's revision: the record's, else
+// its last_modified (see appendRev).
+func (row feedRow) revGen() int64 {
+	if row.gen > 0 {
+		return row.gen
+	}
+	return row.lm
+}
+
+// rowOf is the row of a change the source listed.
+func rowOf(raw json.RawMessage, meta []kinto.ChangeMeta, i int) feedRow {
+	if len(meta) > i {
+		m := meta[i]
+		return feedRow{id: m.ID, lm: m.LastModified, deleted: m.Deleted, gen: m.Generation, data: raw}
+	}
+	v := gjson.GetManyBytes(raw, "id", "last_modified", "deleted")
+	return feedRow{id: v[0].String(), lm: v[1].Int(), deleted: v[2].Bool(), data: raw}
 }
 
 // feedPage is one read.
@@ -107,15 +131,12 @@ func (f *collectionFeed) read(ctx context.Context, after feedCursor, limit int, 
 		return nil, err
 	}
 	page := &feedPage{exists: p.Exists, pending: p.Pending, end: after, rows: make([]feedRow, 0, len(p.Changes))}
+	meta := p.Meta
+	if len(meta) != len(p.Changes) {
+		meta = nil
+	}
 	for i, raw := range p.Changes {
-		var row feedRow
-		if len(p.Meta) == len(p.Changes) {
-			m := p.Meta[i]
-			row = feedRow{id: m.ID, lm: m.LastModified, deleted: m.Deleted, data: raw}
-		} else {
-			v := gjson.GetManyBytes(raw, "id", "last_modified", "deleted")
-			row = feedRow{id: v[0].String(), lm: v[1].Int(), deleted: v[2].Bool(), data: raw}
-		}
+		row := rowOf(raw, meta, i)
 		row.cur = feedCursor{pos: row.lm}
 		page.rows = append(page.rows, row)
 		page.end.pos = max(page.end.pos, row.lm)

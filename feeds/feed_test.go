@@ -17,7 +17,7 @@ func TestFeedNormal(t *testing.T) {
 	b := f.put("b", `{"n":2}`)
 	a2 := f.put("a", `{"n":3}`)
 	d := f.del("b")
-	ra, rd := row("a", a2, false), row("b", d, true)
+	ra, rd := row("a", a2, 2, false), row("b", d, 2, true)
 	q := func(s string) string {
 		return fmt.Sprintf(`"%d"`, map[string]int64{"a": a, "b": b, "a2": a2, "d": d}[s])
 	}
@@ -46,8 +46,8 @@ func TestFeedNormal(t *testing.T) {
 	expect(t, f.do("GET", u+"?seq_interval=3", ""), 200, normalBody(q("d"), 0, nullA, rd))
 
 	// include_docs: the record with _id and _rev; a tombstone's doc.
-	docA := strings.TrimSuffix(ra, "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s","n":3,"id":"a","last_modified":%d}}`, revOf("a", a2), a2)
-	docD := strings.TrimSuffix(rd, "}") + fmt.Sprintf(`,"doc":{"_id":"b","_rev":"%s","_deleted":true}}`, revOf("b", d))
+	docA := strings.TrimSuffix(ra, "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s","n":3,"id":"a","last_modified":%d}}`, revOf("a", 2), a2)
+	docD := strings.TrimSuffix(rd, "}") + fmt.Sprintf(`,"doc":{"_id":"b","_rev":"%s","_deleted":true}}`, revOf("b", 2))
 	expect(t, f.do("GET", u+"?include_docs=true", ""), 200, normalBody(q("d"), 0, docA, docD))
 
 	// _doc_ids in the query (GET) or the body (POST).
@@ -132,7 +132,7 @@ func TestFeedLongpoll(t *testing.T) {
 	u := srv.URL + feedColl + "/_changes?feed=longpoll"
 
 	s := open(t, "GET", u, "")
-	if got := s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, false)) {
+	if got := s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, a), 0, row("a", a, 1, false)) {
 		t.Fatalf("backlog: %q", got)
 	}
 
@@ -144,7 +144,7 @@ func TestFeedLongpoll(t *testing.T) {
 		t.Fatalf("first line %q", got)
 	}
 	b := f.put("b", `{}`)
-	if got := "{\"results\":[\n" + s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, b), 0, row("b", b, false)) {
+	if got := "{\"results\":[\n" + s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, b), 0, row("b", b, 1, false)) {
 		t.Fatalf("after a write: %q", got)
 	}
 
@@ -162,7 +162,7 @@ func TestFeedLongpoll(t *testing.T) {
 	s.line()
 	f.put("x", `{}`)
 	c := f.put("c", `{}`)
-	if got := "{\"results\":[\n" + s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, c), 0, row("c", c, false)) {
+	if got := "{\"results\":[\n" + s.rest(); got != normalBody(fmt.Sprintf(`"%d"`, c), 0, row("c", c, 1, false)) {
 		t.Fatalf("filtered: %q", got)
 	}
 }
@@ -176,25 +176,25 @@ func TestFeedContinuous(t *testing.T) {
 	u := srv.URL + feedColl + "/_changes?feed="
 
 	s := open(t, "GET", u+"continuous&timeout=0", "")
-	if got, want := s.rest(), row("a", a, false)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, a)+"\n\n"; got != want {
+	if got, want := s.rest(), row("a", a, 1, false)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, a)+"\n\n"; got != want {
 		t.Fatalf("timeout=0: %q want %q", got, want)
 	}
 
 	s = open(t, "GET", u+"live&heartbeat=50&limit=3", "")
-	if got := s.line(); got != row("a", a, false)+"\n" {
+	if got := s.line(); got != row("a", a, 1, false)+"\n" {
 		t.Fatalf("backlog %q", got)
 	}
 	if got := s.line(); got != "\n" {
 		t.Fatalf("heartbeat %q", got)
 	}
 	b := f.put("b", `{}`)
-	for got := s.line(); got != row("b", b, false)+"\n"; got = s.line() {
+	for got := s.line(); got != row("b", b, 1, false)+"\n"; got = s.line() {
 		if got != "\n" {
 			t.Fatalf("live row: %q", got)
 		}
 	}
 	c := f.del("a")
-	for got := s.line(); got != row("a", c, true)+"\n"; got = s.line() {
+	for got := s.line(); got != row("a", c, 2, true)+"\n"; got = s.line() {
 		if got != "\n" {
 			t.Fatalf("live tombstone: %q", got)
 		}
@@ -214,7 +214,7 @@ func TestFeedContinuous(t *testing.T) {
 	// limit=2 with one change waits for the timeout (> 300 ms).
 	start = time.Now()
 	s = open(t, "GET", fmt.Sprintf("%scontinuous&since=%d&limit=2&timeout=300", u, b), "")
-	if got, want := s.rest(), row("a", c, true)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, c)+"\n\n"; got != want {
+	if got, want := s.rest(), row("a", c, 2, true)+"\n"+fmt.Sprintf(`{"last_seq":"%d","pending":0}`, c)+"\n\n"; got != want {
 		t.Fatalf("limit over: %q want %q", got, want)
 	}
 	if d := time.Since(start); d < 300*time.Millisecond {
@@ -231,7 +231,7 @@ func TestFeedEventSource(t *testing.T) {
 	srv := f.server()
 	u := srv.URL + feedColl + "/_changes?feed=eventsource"
 	ev := func(id string, lm int64) string {
-		return fmt.Sprintf("data: %s\nid: \"%d\"\n\n", row(id, lm, false), lm)
+		return fmt.Sprintf("data: %s\nid: \"%d\"\n\n", row(id, lm, 1, false), lm)
 	}
 
 	s := open(t, "GET", u+"&limit=1", "")
@@ -269,4 +269,26 @@ func TestFeedHead(t *testing.T) {
 	if got := w.Header().Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type %q", got)
 	}
+}
+
+// TestFeedRevGenerations: every write of a record is its next generation,
+// a permission-only change and a re-creation over the tombstone included
+// (each gives the record a new last_modified); the document carries the
+// whole history.
+func TestFeedRevGenerations(t *testing.T) {
+	f := newFeedFixture(t)
+	f.put("a", `{"n":1}`)
+	w := f.do("PATCH", feedColl+"/records/a", `{"permissions":{"read":["system.Everyone"]}}`)
+	if w.Code != 200 {
+		t.Fatalf("PATCH permissions: %d %s", w.Code, w.Body)
+	}
+	f.del("a")
+	lm := f.put("a", `{"n":4}`)
+	expect(t, f.do("GET", feedColl+"/_changes", ""), 200, normalBody(fmt.Sprintf(`"%d"`, lm), 0, row("a", lm, 4, false)))
+	var ids []string
+	for g := int64(4); g >= 1; g-- {
+		ids = append(ids, fmt.Sprintf("%q", strings.TrimPrefix(revOf("a", g), fmt.Sprint(g)+"-")))
+	}
+	want := fmt.Sprintf(`{"_id":"a","_rev":"%s","n":4,"id":"a","last_modified":%d,"_revisions":{"start":4,"ids":[%s]}}`+"\n", revOf("a", 4), lm, strings.Join(ids, ","))
+	expect(t, f.do("GET", feedColl+"/a?revs=true", ""), 200, want)
 }

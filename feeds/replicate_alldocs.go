@@ -219,7 +219,7 @@ func (ar *allDocsRequest) appendKeyRows(b []byte, byID map[string]feedRow) []byt
 // appendRow renders {"id","key","value":{"rev"[,"deleted"]}[,"doc"]};
 // a tombstone's doc is null, as CouchDB sends it.
 func (ar *allDocsRequest) appendRow(b []byte, row feedRow) []byte {
-	rev := revOf(row.id, row.lm)
+	rev := revOf(row.id, row.revGen())
 	b = append(b, `{"id":`...)
 	b = kinto.AppendJSONString(b, row.id)
 	b = append(b, `,"key":`...)

@@ -19,35 +19,64 @@ import (
 // the revision it saw in a feed.
 type docWant struct {
 	id, rev string
-	// lm is the generation of rev, the last_modified it names (0: no
-	// usable rev).
-	lm int64
+	// gen is the generation rev names (0: no usable rev).
+	gen int64
 }
 
-// newDocWant parses a wanted revision "<last_modified>-<hash>".
+// newDocWant parses a wanted revision "<generation>-<hash>".
 func newDocWant(id, rev string) docWant {
 	d := docWant{id: id, rev: rev}
 	if gen, _, ok := strings.Cut(rev, "-"); ok {
 		if n, err := strconv.ParseInt(gen, 10, 64); err == nil && n > 0 {
-			d.lm = n
+			d.gen = n
 		}
 	}
 	return d
 }
 
 // lookupDocs reads the current version (record or tombstone) of every
-// wanted document through the feed's source. A collection's changes
-// list each record once, at its latest change, which is never older
-// than a revision a feed gave: reading the changes from the oldest
-// wanted revision on finds them all, and a batch fetched right after
-// the feed that listed it costs one read of the same rows. A want
-// without a revision reads from the start.
+// wanted document through the feed's source: by id from a source that
+// reads so (the docstore), else from its changes.
 func lookupDocs(ctx context.Context, src feedSource, wants []docWant) (map[string]feedRow, bool, error) {
+	if c, ok := src.(*collectionFeed); ok {
+		if r, ok := c.src.(kinto.DocReader); ok {
+			return readDocs(ctx, r, c.key, wants)
+		}
+	}
+	return scanDocs(ctx, src, wants)
+}
+
+// readDocs reads the wanted documents by id.
+func readDocs(ctx context.Context, r kinto.DocReader, key Key, wants []docWant) (map[string]feedRow, bool, error) {
+	ids := make([]string, 0, len(wants))
+	for _, d := range wants {
+		ids = append(ids, d.id)
+	}
+	p, err := r.ReadDocs(ctx, key, ids)
+	if err != nil || !p.Exists {
+		return nil, false, err
+	}
+	found := make(map[string]feedRow, len(p.Changes))
+	for i, raw := range p.Changes {
+		row := rowOf(raw, p.Meta, i)
+		found[row.id] = row
+	}
+	return found, true, nil
+}
+
+// scanDocs finds the wanted documents in the source's changes. A
+// collection's changes list each record once, at its latest change,
+// which is never older than a revision a feed gave; where revisions
+// are generated from last_modified (a sidecar), reading the changes from
+// the oldest wanted revision on finds them all, and a batch fetched
+// right after the feed that listed it costs one read of the same rows.
+// A want without a revision reads from the start.
+func scanDocs(ctx context.Context, src feedSource, wants []docWant) (map[string]feedRow, bool, error) {
 	ids := make(map[string]bool, len(wants))
 	from := int64(math.MaxInt64)
 	for _, d := range wants {
 		ids[d.id] = true
-		from = min(from, d.lm)
+		from = min(from, d.gen)
 	}
 	cur := feedCursor{}
 	if _, ok := src.(*collectionFeed); ok && from > 0 {
@@ -75,25 +104,32 @@ func lookupDocs(ctx context.Context, src feedSource, wants []docWant) (map[strin
 
 // pick is what answers a wanted revision: the current version when it
 // is that revision, or, with latest, any newer one (the one we keep
-// descends from every older one); ok is false when it is missing.
+// descends from every older one); ok is false when it is missing: an
+// older version's body is not kept, as after CouchDB's compaction.
 func pick(d docWant, row feedRow, have, latest bool) (string, bool) {
 	if !have {
 		return "", false
 	}
-	rev := revOf(row.id, row.lm)
+	gen := row.revGen()
+	rev := revOf(row.id, gen)
 	switch {
 	case d.rev == "" || d.rev == rev:
 		return rev, true
-	case latest && d.lm > 0 && d.lm <= row.lm && d.rev == revOf(d.id, d.lm):
+	case latest && d.gen > 0 && d.gen <= gen && d.rev == revOf(d.id, d.gen):
 		// A rev we issued for an older version of the record.
 		return rev, true
 	}
 	return "", false
 }
 
+// revsLimit bounds a document's _revisions, as CouchDB's default
+// revs_limit does: a replica more than this many versions behind sees
+// the new version as a conflicting branch (it would on CouchDB too).
+const revsLimit = 1000
+
 // appendReplicaDoc renders a document as CouchDB does (couch_doc
 // to_json_obj): _id, _rev, _deleted for a tombstone, the fields, then,
-// with revs, _revisions, the one revision we keep.
+// with revs, _revisions.
 func appendReplicaDoc(b []byte, row feedRow, rev string, revs bool) []byte {
 	start := len(b)
 	b = appendDoc(b, row, rev)
@@ -105,12 +141,31 @@ func appendReplicaDoc(b []byte, row feedRow, rev string, revs bool) []byte {
 	if len(b) > start+1 {
 		b = append(b, ',')
 	}
-	gen, hash, _ := strings.Cut(rev, "-")
+	return append(appendRevisions(b, row), '}')
+}
+
+// appendRevisions renders "_revisions":{"start":n,"ids":[...]}: the
+// revision's history, newest first, computed again from the generation
+// (appendRev), stemmed to revsLimit. Where the generation is a
+// last_modified (no count kept), the history is the revision alone.
+func appendRevisions(b []byte, row feedRow) []byte {
+	gen := row.revGen()
+	oldest := gen
+	if row.gen > 0 {
+		oldest = max(1, gen-revsLimit+1)
+	}
 	b = append(b, `"_revisions":{"start":`...)
-	b = append(b, gen...)
-	b = append(b, `,"ids":["`...)
-	b = append(b, hash...)
-	return append(b, `"]}}`...)
+	b = strconv.AppendInt(b, gen, 10)
+	b = append(b, `,"ids":[`...)
+	for g := gen; g >= oldest; g-- {
+		if g < gen {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = appendRevHash(b, row.id, g)
+		b = append(b, '"')
+	}
+	return append(b, "]}"...)
 }
 
 // appendMissing renders a bulk_get error for a revision we do not have.

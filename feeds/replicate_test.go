@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -74,5 +75,73 @@ func TestAppendReplicaDoc(t *testing.T) {
 	want = `{"_id":"a","_rev":"` + rev + `","_deleted":true}`
 	if got := string(appendReplicaDoc(nil, tomb, rev, false)); got != want {
 		t.Errorf("tombstone:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRevisionsChain: a record's revision is "<generation>-<md5(id@generation)>"
+// and its _revisions list every generation's hash, newest first, so a
+// replica holding an older revision sees the new one as its descendant.
+func TestRevisionsChain(t *testing.T) {
+	const h1, h2, h3 = "3593d56b4f5ba991a0efcaaddb064cd1", "d8705916cde4be06b7119310500a74b5", "9af3664874e8802d88332242ade380d2"
+	if got := revOf("a", 3); got != "3-"+h3 {
+		t.Fatalf("revOf(a, 3) = %q; want 3-%s", got, h3)
+	}
+	tomb := feedRow{id: "a", lm: 1700000000000, gen: 3, deleted: true}
+	want := `{"_id":"a","_rev":"3-` + h3 + `","_deleted":true,"_revisions":{"start":3,"ids":["` + h3 + `","` + h2 + `","` + h1 + `"]}}`
+	if got := string(appendReplicaDoc(nil, tomb, revOf("a", 3), true)); got != want {
+		t.Errorf("tombstone at generation 3:\n%s\nwant\n%s", got, want)
+	}
+	live := feedRow{id: "a", lm: 1700000000000, gen: 2, data: json.RawMessage(`{"id":"a","n":1}`)}
+	want = `{"_id":"a","_rev":"2-` + h2 + `","id":"a","n":1,"_revisions":{"start":2,"ids":["` + h2 + `","` + h1 + `"]}}`
+	if got := string(appendReplicaDoc(nil, live, revOf("a", 2), true)); got != want {
+		t.Errorf("record at generation 2:\n%s\nwant\n%s", got, want)
+	}
+	first := feedRow{id: "a", lm: 1700000000000, gen: 1, data: json.RawMessage(`{}`)}
+	want = `{"_id":"a","_rev":"1-` + h1 + `","_revisions":{"start":1,"ids":["` + h1 + `"]}}`
+	if got := string(appendReplicaDoc(nil, first, revOf("a", 1), true)); got != want {
+		t.Errorf("record at generation 1:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRevisionsStemmed: the history stops at revsLimit revisions, as
+// CouchDB stems it.
+func TestRevisionsStemmed(t *testing.T) {
+	row := feedRow{id: "a", lm: 1, gen: revsLimit + 5}
+	var doc struct {
+		Revisions struct {
+			Start int64    `json:"start"`
+			IDs   []string `json:"ids"`
+		} `json:"_revisions"`
+	}
+	if err := json.Unmarshal(appendReplicaDoc(nil, row, revOf("a", row.gen), true), &doc); err != nil {
+		t.Fatal(err)
+	}
+	r := doc.Revisions
+	if r.Start != revsLimit+5 || len(r.IDs) != revsLimit || "6-"+r.IDs[revsLimit-1] != revOf("a", 6) || fmt.Sprint(r.Start)+"-"+r.IDs[0] != revOf("a", row.gen) {
+		t.Fatalf("_revisions start %d, %d ids from %q to %q; want %d ids from generation %d down to 6", r.Start, len(r.IDs), r.IDs[0], r.IDs[len(r.IDs)-1], revsLimit, row.gen)
+	}
+}
+
+// TestReplicationPickGenerations: with latest, any older generation's
+// revision leads to the current version; a revision of the former
+// last_modified scheme, or of a generation not reached, is missing.
+func TestReplicationPickGenerations(t *testing.T) {
+	row := feedRow{id: "a", lm: 1700000000000, gen: 3}
+	cur := revOf("a", 3)
+	for _, tc := range []struct {
+		rev    string
+		latest bool
+		want   bool
+	}{
+		{cur, false, true},
+		{revOf("a", 1), true, true},
+		{revOf("a", 2), false, false},
+		{revOf("a", 4), true, false},
+		{revOf("a", row.lm), true, false},
+	} {
+		rev, ok := pick(newDocWant("a", tc.rev), row, true, tc.latest)
+		if ok != tc.want || (ok && rev != cur) {
+			t.Errorf("pick(%q, latest %t) = %q %t; want %t", tc.rev, tc.latest, rev, ok, tc.want)
+		}
 	}
 }

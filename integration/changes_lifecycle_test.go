@@ -123,6 +123,47 @@ func TestChangesSeveralDocstores(t *testing.T) {
 	do(t, "GET", v1+monitorChangeset+"?_expected=0", "").expectStatus(t, 200)
 }
 
+// TestChangesReloadRelinks: each config links changes to the docstore it
+// names, so a reload that names the other storage moves the monitor and
+// the capability to it, and a reload back moves them back, following
+// writes.
+func TestChangesReloadRelinks(t *testing.T) {
+	naming := func(file string) string { return strings.Replace(changesTwoStores, "NAME", "docstore {dir}/"+file, 1) }
+	s := testserver.Start(t, naming("a.db"))
+	v1, other := s.URL()+"/v1", s.URL()+"/other"
+	changesWrite(t, v1)
+	changesCreate(t, other, "main", "b")
+	changesPost(t, other, "/buckets/main/collections/b", `{}`)
+	monitored := func(want string) {
+		t.Helper()
+		e := changesEntries(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").body, "changes")
+		if len(e) != 1 || e[0]["collection"] != want {
+			t.Fatalf("monitor, want collection %s: %v", want, e)
+		}
+		for root, announced := range map[string]bool{v1: want == "a", other: want == "b"} {
+			if _, ok := do(t, "GET", root+"/", "").json(t)["capabilities"].(map[string]any)["changes"]; ok != announced {
+				t.Fatalf("changes capability on %s/: %v, want %v", root, ok, announced)
+			}
+		}
+	}
+	monitored("a")
+
+	if err := s.Reload(naming("b.db")); err != nil {
+		t.Fatal(err)
+	}
+	monitored("b")
+
+	if err := s.Reload(naming("a.db")); err != nil {
+		t.Fatal(err)
+	}
+	monitored("a")
+	before := changesNumber(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").json(t)["timestamp"])
+	changesPost(t, v1, "/buckets/main/collections/a", `{"n":2}`)
+	if after := changesNumber(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").json(t)["timestamp"]); after <= before {
+		t.Fatalf("monitor not following writes after two reloads: %v then %v", before, after)
+	}
+}
+
 // TestChangesWithoutDocstore: changes alone answers its endpoints with a
 // 500 (nothing to read) and passes everything else on.
 func TestChangesWithoutDocstore(t *testing.T) {

@@ -29,7 +29,7 @@ const changesTranscriptConfig = changesGlobal + `:{port} {
 `
 
 // TestChangesTranscript replays the reference transcripts 7-9, 14, 38-64
-// and 69 (shared/reference/kinto-transcripts.txt) and checks statuses,
+// and 69 (recorded from Kinto 26.3 with the changes plugin) and checks statuses,
 // headers and exact bodies, with our timestamps and ids put in. One
 // deliberate difference: transcript 44's memory-backend side effect (a
 // changeset of an unknown collection creating a monitor entry) does not

@@ -34,8 +34,8 @@ const (
 	anonWrite        = `{"write":["system.Everyone"]}`
 )
 
-// TestKintoTranscript replays the reference transcripts (shared/reference/
-// kinto-transcripts.txt, entries 1-37 and 65-71) and checks statuses,
+// TestKintoTranscript replays the reference transcripts recorded from Kinto
+// (entries 1-37 and 65-71) and checks statuses,
 // headers and exact bodies, with our timestamps and generated ids put in.
 func TestKintoTranscript(t *testing.T) {
 	s := testserver.Start(t, standalone)

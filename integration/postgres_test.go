@@ -38,7 +38,12 @@ const postgresCaddyfile = changesGlobal + `:{port} {
 // first; it returns both /v1 URLs.
 func startPair(t *testing.T) (a, b string) {
 	t.Helper()
-	dsn := pgtest.Schema(t, "pool_max_conns=8")
+	return startPairOn(t, pgtest.Schema(t, "pool_max_conns=8"))
+}
+
+// startPairOn is startPair on the schema of dsn.
+func startPairOn(t *testing.T, dsn string) (a, b string) {
+	t.Helper()
 	sa := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
 	sb := testserver.Start(t, fmt.Sprintf(postgresCaddyfile, dsn))
 	a, b = sa.URL()+"/v1", sb.URL()+"/v1"
@@ -121,38 +126,68 @@ func TestPostgresNoMissedChange(t *testing.T) {
 		}
 		each, until = 1<<30, time.Now().Add(time.Duration(secs)*time.Second)
 	}
+	stop := followAll(t, a, b)
+	var writes atomic.Int64
+	var wwg sync.WaitGroup
+	for i, v1 := range []string{a, b} {
+		for w := range writers {
+			wwg.Go(func() { putRecords(t, v1, fmt.Sprintf("i%d-w%d", i, w), each, until, &writes) })
+		}
+	}
+	wwg.Wait()
+	results := stop()
+	want := int(writes.Load())
+	t.Logf("%d acknowledged writes by %d writers on 2 instances", want, 2*writers)
+	expectEachOnce(t, results, want)
+	last := changesNumber(t, do(t, "GET", a+"/buckets/main/collections/c/changeset?_expected=0", "").json(t)["timestamp"])
+	for _, v1 := range []string{a, b} {
+		e := changesEntries(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").body, "changes")
+		if len(e) != 1 || changesNumber(t, e[0]["last_modified"]) != last {
+			t.Errorf("monitor changeset on %s lists %v; want main/c at %d", v1, e, last)
+		}
+	}
+}
+
+// putRecords creates records <prefix>-n0, -n1… of main/c through v1,
+// each PUT after the previous one's answer, n of them or until until
+// (when not zero), counting those acknowledged in writes.
+func putRecords(t *testing.T, v1, prefix string, n int, until time.Time, writes *atomic.Int64) {
+	for i := 0; i < n && (until.IsZero() || time.Now().Before(until)); i++ {
+		id := fmt.Sprintf("%s-n%d", prefix, i)
+		r := do(t, "PUT", v1+"/buckets/main/collections/c/records/"+id, `{"data":{}}`, basic("alice"))
+		if r.status != 201 {
+			t.Errorf("PUT %s: %d %s", id, r.status, r.body)
+			return
+		}
+		writes.Add(1)
+	}
+}
+
+// followAll starts records _since, changeset _since and _changes
+// longpoll followers of main/c on each instance; stop ends them, after
+// one more poll each, and returns them.
+func followAll(t *testing.T, v1s ...string) (stop func() []*follower) {
 	done := make(chan struct{})
 	var followers sync.WaitGroup
 	var results []*follower
-	for _, v1 := range []string{a, b} {
+	for _, v1 := range v1s {
 		for _, kind := range []string{"records", "changeset", "longpoll"} {
 			f := &follower{t: t, v1: v1, kind: kind, ids: map[string]int{}}
 			results = append(results, f)
 			followers.Go(func() { f.run(done) })
 		}
 	}
-	var writes atomic.Int64
-	var wwg sync.WaitGroup
-	for i, v1 := range []string{a, b} {
-		for w := range writers {
-			wwg.Go(func() {
-				for n := 0; n < each && (until.IsZero() || time.Now().Before(until)); n++ {
-					id := fmt.Sprintf("i%d-w%d-n%d", i, w, n)
-					r := do(t, "PUT", v1+"/buckets/main/collections/c/records/"+id, `{"data":{}}`, basic("alice"))
-					if r.status != 201 {
-						t.Errorf("PUT %s: %d %s", id, r.status, r.body)
-						return
-					}
-					writes.Add(1)
-				}
-			})
-		}
+	return func() []*follower {
+		close(done)
+		followers.Wait()
+		return results
 	}
-	wwg.Wait()
-	close(done)
-	followers.Wait()
-	want := int(writes.Load())
-	t.Logf("%d acknowledged writes by %d writers on 2 instances", want, 2*writers)
+}
+
+// expectEachOnce fails unless every follower saw want record ids, each
+// once.
+func expectEachOnce(t *testing.T, results []*follower, want int) {
+	t.Helper()
 	for _, f := range results {
 		misses, dups := want-len(f.ids), 0
 		for _, n := range f.ids {
@@ -163,13 +198,6 @@ func TestPostgresNoMissedChange(t *testing.T) {
 		t.Logf("%s follower on %s: %d seen, %d missed, %d seen twice", f.kind, f.v1, len(f.ids), misses, dups)
 		if misses != 0 || dups != 0 {
 			t.Errorf("%s follower on %s missed %d writes and saw %d twice", f.kind, f.v1, misses, dups)
-		}
-	}
-	last := changesNumber(t, do(t, "GET", a+"/buckets/main/collections/c/changeset?_expected=0", "").json(t)["timestamp"])
-	for _, v1 := range []string{a, b} {
-		e := changesEntries(t, do(t, "GET", v1+monitorChangeset+"?_expected=0", "").body, "changes")
-		if len(e) != 1 || changesNumber(t, e[0]["last_modified"]) != last {
-			t.Errorf("monitor changeset on %s lists %v; want main/c at %d", v1, e, last)
 		}
 	}
 }

@@ -55,17 +55,18 @@ func replicationFixture(t *testing.T, v1 string) {
 	do(t, "PUT", v1+"/buckets/priv/collections/c", body, basic("alice")).expectStatus(t, 201)
 }
 
-// runReplicationClient runs clients/replicate.mjs against db, restarts
-// server when the script asks, and fails unless it exits 0 having
-// printed every line of want.
-func runReplicationClient(t *testing.T, db string, server *testserver.Server, want ...string) {
+// runReplicationClient runs clients/replicate.mjs against db, whose
+// revisions are numbered by revs ("generation" or "last_modified"),
+// restarts server when the script asks, and fails unless it exits 0
+// having printed every line of want.
+func runReplicationClient(t *testing.T, db, revs string, server *testserver.Server, want ...string) {
 	t.Helper()
 	node := nodeOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "replicate.mjs")
 	cmd.Dir = clientsDir
-	cmd.Env = append(os.Environ(), "DB="+db,
+	cmd.Env = append(os.Environ(), "DB="+db, "REVS="+revs,
 		"AUTH="+strings.TrimPrefix(basic("alice"), "Authorization: "),
 		"READER="+strings.TrimPrefix(basic("bob"), "Authorization: "),
 		"STRANGER="+strings.TrimPrefix(basic("carol"), "Authorization: "))
@@ -126,17 +127,18 @@ func nodeOrSkip(t *testing.T) string {
 }
 
 // replicationWant are the script's checks.
-var replicationWant = []string{"ok one-shot pull: 1000 docs", "ok open_revs and allDocs keys", "ok second pull: 20 docs", "ok live pull: a write arrived",
+var replicationWant = []string{"ok one-shot pull: 1000 docs", "ok open_revs and allDocs keys", "ok second pull: 20 docs",
+	"ok third pull: 2 docs, re-created and updated", "ok live pull: a write arrived",
 	"ok live pull after restart", "ok read-only reader: 1007 then 1 docs, source checkpoint refused 403",
 	"ok carol refused: 403", "ok anonymous refused: 401", "ok monitor pull: 1 entries"}
 
 // TestReplicationPouchDB: PouchDB pulls a collection of the embedded
-// docstore.
+// docstore; deletions and updates of records it holds replace them.
 func TestReplicationPouchDB(t *testing.T) {
 	s := testserver.Start(t, replicationCaddyfile)
 	v1 := s.URL() + "/v1"
 	replicationFixture(t, v1)
-	runReplicationClient(t, v1+"/buckets/priv/collections/c", s, replicationWant...)
+	runReplicationClient(t, v1+"/buckets/priv/collections/c", "generation", s, replicationWant...)
 }
 
 // TestReplicationPouchDBSidecar: PouchDB pulls through a sidecar, the
@@ -151,5 +153,5 @@ func TestReplicationPouchDBSidecar(t *testing.T) {
 	do(t, "PATCH", upV1+"/buckets/priv", body, basic("alice")).expectStatus(t, 200)
 	u, _ := url.Parse(upV1)
 	side := testserver.Start(t, fmt.Sprintf(replicationSidecarCaddyfile, upV1, u.Host))
-	runReplicationClient(t, side.URL()+"/v1/buckets/priv/collections/c", side, replicationWant...)
+	runReplicationClient(t, side.URL()+"/v1/buckets/priv/collections/c", "last_modified", side, replicationWant...)
 }

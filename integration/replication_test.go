@@ -12,12 +12,19 @@ import (
 	"github.com/changegate/changegate/internal/testserver"
 )
 
-// replicationRev is the rev of a record version: "<lm>-<md5(id@lm)>".
-func replicationRev(id string, lm int64) string {
-	return fmt.Sprintf("%d-%x", lm, md5.Sum(fmt.Appendf(nil, "%s@%d", id, lm)))
+// replicationRev is the rev of a record's generation (its first write is
+// 1, every write after one more): "<gen>-<md5(id@gen)>".
+func replicationRev(id string, gen int64) string {
+	return fmt.Sprintf("%d-%s", gen, revHash(id, gen))
 }
 
-// replicationEnv is priv/c holding record a (live) and b (deleted).
+// revHash is the hash part of replicationRev.
+func revHash(id string, gen int64) string {
+	return fmt.Sprintf("%x", md5.Sum(fmt.Appendf(nil, "%s@%d", id, gen)))
+}
+
+// replicationEnv is priv/c holding record a (live, written twice) and b
+// (written, then deleted), both at generation 2.
 type replicationEnv struct {
 	v1, db     string
 	lmA, lmB   int64
@@ -30,12 +37,13 @@ func startReplication(t *testing.T) (*testserver.Server, *replicationEnv) {
 	e := &replicationEnv{v1: s.URL() + "/v1"}
 	e.db = e.v1 + "/buckets/priv/collections/c"
 	replicationFixture(t, e.v1)
-	r := do(t, "PUT", e.db+"/records/a", `{"data":{"title":"x"}}`, basic("alice")).expectStatus(t, 201)
+	do(t, "PUT", e.db+"/records/a", `{"data":{"title":"first"}}`, basic("alice")).expectStatus(t, 201)
+	r := do(t, "PUT", e.db+"/records/a", `{"data":{"title":"x"}}`, basic("alice")).expectStatus(t, 200)
 	e.lmA = changesNumber(t, r.json(t)["data"].(map[string]any)["last_modified"])
 	do(t, "PUT", e.db+"/records/b", `{"data":{}}`, basic("alice")).expectStatus(t, 201)
 	r = do(t, "DELETE", e.db+"/records/b", "", basic("alice")).expectStatus(t, 200)
 	e.lmB = changesNumber(t, r.json(t)["data"].(map[string]any)["last_modified"])
-	e.revA, e.revB = replicationRev("a", e.lmA), replicationRev("b", e.lmB)
+	e.revA, e.revB = replicationRev("a", 2), replicationRev("b", 2)
 	return s, e
 }
 
@@ -44,9 +52,9 @@ func (e *replicationEnv) docA(extra string) string {
 	return fmt.Sprintf(`{"_id":"a","_rev":%q,"title":"x","id":"a","last_modified":%d%s}`, e.revA, e.lmA, extra)
 }
 
-func (e *replicationEnv) revisions(rev string) string {
-	gen, hash, _ := strings.Cut(rev, "-")
-	return fmt.Sprintf(`,"_revisions":{"start":%s,"ids":[%q]}`, gen, hash)
+// revisions is the _revisions member of id at generation 2.
+func (e *replicationEnv) revisions(id string) string {
+	return fmt.Sprintf(`,"_revisions":{"start":2,"ids":[%q,%q]}`, revHash(id, 2), revHash(id, 1))
 }
 
 // TestReplicationDocs: GET {db}/{docid} with rev, revs, latest and
@@ -56,18 +64,18 @@ func TestReplicationDocs(t *testing.T) {
 	bob := basic("bob")
 	do(t, "GET", e.db+"/a", "", bob).expect(t, 200, e.docA("")+"\n").
 		expectHeader(t, "ETag", `"`+e.revA+`"`).expectHeader(t, "Content-Type", "application/json")
-	do(t, "GET", e.db+"/a?revs=true&rev="+e.revA, "", bob).expect(t, 200, e.docA(e.revisions(e.revA))+"\n")
-	old := replicationRev("a", e.lmA-1)
+	do(t, "GET", e.db+"/a?revs=true&rev="+e.revA, "", bob).expect(t, 200, e.docA(e.revisions("a"))+"\n")
+	old := replicationRev("a", 1)
 	do(t, "GET", e.db+"/a?rev="+old, "", bob).expect(t, 404, `{"error":"not_found","reason":"missing"}`+"\n")
 	do(t, "GET", e.db+"/a?latest=true&rev="+old, "", bob).expect(t, 200, e.docA("")+"\n")
 	do(t, "GET", e.db+"/b", "", bob).expect(t, 404, `{"error":"not_found","reason":"deleted"}`+"\n")
 	tomb := fmt.Sprintf(`{"_id":"b","_rev":%q,"_deleted":true`, e.revB)
-	do(t, "GET", e.db+"/b?revs=true&rev="+e.revB, "", bob).expect(t, 200, tomb+e.revisions(e.revB)+"}\n")
+	do(t, "GET", e.db+"/b?revs=true&rev="+e.revB, "", bob).expect(t, 200, tomb+e.revisions("b")+"}\n")
 	do(t, "GET", e.db+"/zz", "", bob).expect(t, 404, `{"error":"not_found","reason":"missing"}`+"\n")
 
 	openRevs := fmt.Sprintf(`?revs=true&latest=true&open_revs=[%q,"1-x"]`, e.revA)
 	do(t, "GET", e.db+"/a"+openRevs, "", bob, "Accept: application/json").
-		expect(t, 200, `[{"ok":`+e.docA(e.revisions(e.revA))+`},{"missing":"1-x"}]`+"\n")
+		expect(t, 200, `[{"ok":`+e.docA(e.revisions("a"))+`},{"missing":"1-x"}]`+"\n")
 	do(t, "GET", e.db+"/b?open_revs=all", "", bob, "Accept: application/json").expect(t, 200, `[{"ok":`+tomb+"}}]\n")
 	do(t, "GET", e.db+"/a?open_revs=nope", "", bob).expect(t, 400, `{"error":"bad_request","reason":"Invalid JSON for open_revs: a list of revisions or \"all\""}`+"\n")
 
@@ -89,7 +97,7 @@ func TestReplicationDocs(t *testing.T) {
 		b, _ := io.ReadAll(p)
 		parts = append(parts, p.Header.Get("Content-Type")+" "+string(b))
 	}
-	want := []string{"application/json " + e.docA(e.revisions(e.revA)), `application/json; error="true" {"missing":"1-x"}`}
+	want := []string{"application/json " + e.docA(e.revisions("a")), `application/json; error="true" {"missing":"1-x"}`}
 	if fmt.Sprint(parts) != fmt.Sprint(want) {
 		t.Fatalf("multipart parts:\n%q\nwant\n%q", parts, want)
 	}
@@ -102,10 +110,10 @@ func TestReplicationBulkGetAllDocs(t *testing.T) {
 	bob := basic("bob")
 	body := fmt.Sprintf(`{"docs":[{"id":"a","rev":%q},{"id":"b","rev":%q},{"id":"zz","rev":"1-x"},{"id":"a"}]}`, e.revA, e.revB)
 	do(t, "POST", e.db+"/_bulk_get?revs=true&latest=true", body, bob).expect(t, 200,
-		`{"results":[{"id":"a","docs":[{"ok":`+e.docA(e.revisions(e.revA))+`}]},`+
-			fmt.Sprintf(`{"id":"b","docs":[{"ok":{"_id":"b","_rev":%q,"_deleted":true%s}}]},`, e.revB, e.revisions(e.revB))+
+		`{"results":[{"id":"a","docs":[{"ok":`+e.docA(e.revisions("a"))+`}]},`+
+			fmt.Sprintf(`{"id":"b","docs":[{"ok":{"_id":"b","_rev":%q,"_deleted":true%s}}]},`, e.revB, e.revisions("b"))+
 			`{"id":"zz","docs":[{"error":{"id":"zz","rev":"1-x","error":"not_found","reason":"missing"}}]},`+
-			`{"id":"a","docs":[{"ok":`+e.docA(e.revisions(e.revA))+`}]}]}`+"\n")
+			`{"id":"a","docs":[{"ok":`+e.docA(e.revisions("a"))+`}]}]}`+"\n")
 	do(t, "POST", e.db+"/_bulk_get", `{}`, bob).expect(t, 400, `{"error":"bad_request","reason":"Missing JSON list of 'docs'."}`+"\n")
 	do(t, "GET", e.db+"/_bulk_get", "", bob).expect(t, 405, `{"error":"method_not_allowed","reason":"Only POST allowed"}`+"\n").expectHeader(t, "Allow", "POST")
 

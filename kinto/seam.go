@@ -106,6 +106,22 @@ type ChangeMeta struct {
 	ID           string
 	LastModified int64
 	Deleted      bool
+	// Generation numbers the record's versions: 1 for its first write,
+	// one more for each write after (updates, deletion, re-creation over
+	// its tombstone). 0 when the source keeps no count (a plain Kinto
+	// upstream).
+	Generation int64
+}
+
+// DocReader is implemented by a Source that reads records by id: a
+// replicator asking for documents by id and revision needs no scan of
+// the changes.
+type DocReader interface {
+	// ReadDocs returns, in one consistent read, the current version of
+	// each id stored (record or tombstone, as ReadChanges lists them, with
+	// Meta), in any order; ids never written are left out. Exists reports
+	// whether the collection exists.
+	ReadDocs(ctx context.Context, key Key, ids []string) (*ChangesPage, error)
 }
 
 // Source is where changes come from.

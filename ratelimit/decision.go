@@ -8,7 +8,7 @@ import (
 // Hit asks for one event of a key's budget under a limit.
 type Hit struct {
 	// Key identifies the client within its zone; keys of different zones
-	// must differ (package caddymodule prefixes them with the zone name).
+	// must differ (Policy.Hit prefixes them with the zone name).
 	Key   string
 	Limit Limit
 }

@@ -1,8 +1,10 @@
 // Package ratelimit is changegate's rate limiter: the GCRA algorithm, a
 // bounded in-memory store, a Redis store that several instances share, and
-// the response headers and rejection bodies that go with them. It does not
-// import Caddy; package caddymodule turns the throttle directive into these
-// types.
+// the response headers and rejection bodies that go with them, and the
+// Middleware that runs a request through them (fail open or closed, body
+// format). It does not import Caddy; package caddymodule turns the
+// throttle directive into a Middleware, its key templates into key
+// functions and its matchers into a Match function.
 //
 // # Algorithm
 //

@@ -26,11 +26,16 @@ const (
 	FormatKinto
 	// FormatPlain is the status text as text/plain.
 	FormatPlain
+	// FormatAuto is FormatKinto on Kinto routes, FormatJSON elsewhere
+	// (see Middleware.Kinto).
+	FormatAuto
 )
 
-// ParseFormat reads "json", "kinto" or "plain".
+// ParseFormat reads "auto", "json", "kinto" or "plain".
 func ParseFormat(s string) (Format, error) {
 	switch s {
+	case "auto":
+		return FormatAuto, nil
 	case "json":
 		return FormatJSON, nil
 	case "kinto":
@@ -38,7 +43,7 @@ func ParseFormat(s string) (Format, error) {
 	case "plain":
 		return FormatPlain, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (want json, kinto or plain)", s)
+	return 0, fmt.Errorf("unknown format %q (want auto, json, kinto or plain)", s)
 }
 
 // Kinto's bodies, rendered once: errno 117 on 429, the backend error

@@ -121,8 +121,8 @@ func (z *Zone) Policy(method string) *Policy {
 }
 
 // Hit is the hit a client makes under the policy. The client key is tag
-// followed by client: tag tells keys of different kinds apart (package
-// caddymodule tags a key with the index of the template it comes from).
+// followed by client: tag tells keys of different kinds apart (Middleware
+// tags a key with the index of the rule's key function it comes from).
 func (p *Policy) Hit(tag, client string) Hit {
 	return Hit{Key: p.keyPrefix + tag + client, Limit: p.Limit}
 }

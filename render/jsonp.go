@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/changegate/changegate/internal/middleware"
+	"github.com/changegate/changegate/internal/recorder"
 	"github.com/changegate/changegate/kinto"
 	"github.com/tidwall/gjson"
 )
@@ -42,7 +44,7 @@ type JSONP struct {
 }
 
 // Serve runs the middleware around next.
-func (j *JSONP) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+func (j *JSONP) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	param, cb, ok := readParam(r, j.Param, "callback")
 	if !ok {
 		return next(w, r)
@@ -63,8 +65,8 @@ func (j *JSONP) Serve(w http.ResponseWriter, r *http.Request, next func(http.Res
 	if !gjson.ValidBytes(rec.Body()) {
 		return rec.Finish(rec.Status(), rec.Body())
 	}
-	out := getBuffer()
-	defer putBuffer(out)
+	out := recorder.GetBuffer()
+	defer recorder.PutBuffer(out)
 	WrapJSONP(out, cb, rec.Body())
 	status := scriptHeaders(w.Header(), rec.Status())
 	setBodyHeaders(w.Header(), out.Len())
@@ -73,15 +75,15 @@ func (j *JSONP) Serve(w http.ResponseWriter, r *http.Request, next func(http.Res
 
 // headScript gives a HEAD the headers (and status) its GET would have,
 // except the length, unknown without the body.
-func headScript(w http.ResponseWriter) *Recorder {
+func headScript(w http.ResponseWriter) *recorder.Recorder {
 	h := w.Header()
-	return NewRecorder(w, 0, func(status int, _ bool) Mode {
+	return recorder.New(w, 0, func(status int, _ bool) recorder.Mode {
 		if !Transformable(status, h) {
-			return Pass
+			return recorder.Pass
 		}
 		h.Del("Content-Length")
 		w.WriteHeader(scriptHeaders(h, status))
-		return Drop
+		return recorder.Drop
 	})
 }
 
@@ -179,3 +181,6 @@ func WrapJSONP(dst *bytes.Buffer, cb string, js []byte) {
 // and U+2029 (E2 80 A9) among them; bytes.Index finds it fast and the
 // third byte decides.
 var lineSep = []byte{0xE2, 0x80}
+
+// Interface guard: the one middleware shape.
+var _ middleware.Handler = (*JSONP)(nil)

@@ -5,6 +5,9 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/internal/middleware"
+	"github.com/changegate/changegate/internal/recorder"
 )
 
 // DefaultMaxBuffer bounds the bodies our middlewares hold to transform or
@@ -53,7 +56,7 @@ func (p *Pretty) outputLimit(n int) int {
 }
 
 // Serve runs the middleware around next.
-func (p *Pretty) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+func (p *Pretty) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	param, _, ok := readParam(r, p.Param, "pretty")
 	if !ok {
 		return next(w, r)
@@ -77,8 +80,8 @@ func (p *Pretty) Serve(w http.ResponseWriter, r *http.Request, next func(http.Re
 		return rec.Finish(rec.Status(), body)
 	}
 	limit := p.outputLimit(len(body))
-	buf := getBuffer()
-	defer putBuffer(buf)
+	buf := recorder.GetBuffer()
+	defer recorder.PutBuffer(buf)
 	// Indentation typically makes a document two to three times longer.
 	buf.Grow(min(3*len(body)+256, limit))
 	out, ok := appendIndentMax(buf.AvailableBuffer(), body, limit)
@@ -103,8 +106,8 @@ func readParam(r *http.Request, name, def string) (string, string, bool) {
 // holdJSON runs next with its JSON answer held. It returns the Recorder
 // holding it for the caller to finish, or nil (and next's error) when the
 // answer went out as it was.
-func holdJSON(w http.ResponseWriter, r *http.Request, limit int, next func(http.ResponseWriter, *http.Request) error) (*Recorder, error) {
-	rec := NewRecorder(w, BufferLimit(limit), holdTransformable(w.Header()))
+func holdJSON(w http.ResponseWriter, r *http.Request, limit int, next middleware.Next) (*recorder.Recorder, error) {
+	rec := recorder.New(w, BufferLimit(limit), holdTransformable(w.Header()))
 	if err := next(rec, r); err != nil || !rec.Held() {
 		return nil, abandon(rec, err)
 	}
@@ -113,12 +116,12 @@ func holdJSON(w http.ResponseWriter, r *http.Request, limit int, next func(http.
 
 // holdTransformable is the Decide of the transforming middlewares: hold
 // JSON bodies, pass the rest.
-func holdTransformable(h http.Header) Decide {
-	return func(status int, canHold bool) Mode {
+func holdTransformable(h http.Header) recorder.Decide {
+	return func(status int, canHold bool) recorder.Mode {
 		if canHold && Transformable(status, h) {
-			return Hold
+			return recorder.Hold
 		}
-		return Pass
+		return recorder.Pass
 	}
 }
 
@@ -126,7 +129,7 @@ func holdTransformable(h http.Header) Decide {
 // unless the inner handler failed after its response was held, in which
 // case the held bytes are dropped and the headers that described them
 // too, so that Caddy's error handling answers cleanly.
-func abandon(rec *Recorder, err error) error {
+func abandon(rec *recorder.Recorder, err error) error {
 	if rec.Held() {
 		rec.Discard()
 		DropRepresentation(rec.Header())
@@ -159,10 +162,13 @@ func orDefault(s, def string) string {
 // HeaderHook returns a writer that calls fn with the final status and
 // the headers just before they are written, and passes everything else
 // through.
-func HeaderHook(w http.ResponseWriter, fn func(status int, h http.Header)) *Recorder {
+func HeaderHook(w http.ResponseWriter, fn func(status int, h http.Header)) *recorder.Recorder {
 	h := w.Header()
-	return NewRecorder(w, 0, func(status int, _ bool) Mode {
+	return recorder.New(w, 0, func(status int, _ bool) recorder.Mode {
 		fn(status, h)
-		return Pass
+		return recorder.Pass
 	})
 }
+
+// Interface guard: the one middleware shape.
+var _ middleware.Handler = (*Pretty)(nil)

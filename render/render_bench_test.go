@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/changegate/changegate/internal/recorder"
 )
 
 // benchDoc is a 1 KB JSON document, the size the issue benchmarks.
@@ -47,7 +49,7 @@ func BenchmarkTransforms(b *testing.B) {
 	pretty := &Pretty{}
 	jsonp := &JSONP{}
 	copyOnce := func(w http.ResponseWriter, r *http.Request) error {
-		rec := NewRecorder(w, DefaultMaxBuffer, holdTransformable(w.Header()))
+		rec := recorder.New(w, DefaultMaxBuffer, holdTransformable(w.Header()))
 		if err := jsonNext(rec, r); err != nil || !rec.Held() {
 			return err
 		}

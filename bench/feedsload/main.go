@@ -31,6 +31,7 @@ func main() {
 	target2 := flag.String("url2", "", "a second longpoll URL (another instance): listeners alternate between url and url2")
 	n := flag.Int("n", 1000, "listeners")
 	pid := flag.Int("pid", 0, "server pid, for its resident memory")
+	pid2 := flag.Int("pid2", 0, "pid of the server of url2, for its CPU")
 	writeURL := flag.String("write-url", "", "URL of the write (PUT)")
 	writeBody := flag.String("write-body", `{"data":{}}`, "body of the write")
 	writeAuth := flag.String("write-auth", "", "Authorization of the write")
@@ -38,13 +39,13 @@ func main() {
 	goroutinesURL := flag.String("goroutines-url", "", "the server's pprof goroutine URL (Caddy's admin /debug/pprof/goroutine?debug=1): its goroutine count is reported with every listener parked")
 	closeEach := flag.Bool("close-each", false, "close each connection as soon as its answer is in, as a client on its own machine would, instead of all of them once every answer is timed")
 	flag.Parse()
-	if err := run(*target, *target2, *n, *pid, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach, *goroutinesURL); err != nil {
+	if err := run(*target, *target2, *n, *pid, *pid2, *writeURL, *writeBody, *writeAuth, *dialers, *closeEach, *goroutinesURL); err != nil {
 		fmt.Fprintln(os.Stderr, "feedsload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool, goroutinesURL string) error {
+func run(target, target2 string, n, pid, pid2 int, writeURL, writeBody, writeAuth string, dialers int, closeEach bool, goroutinesURL string) error {
 	var targets []endpoint
 	for _, t := range []string{target, target2} {
 		if t == "" {
@@ -92,24 +93,24 @@ func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth stri
 		}
 		fmt.Printf("server_goroutines=%d\n", g)
 	}
-	done := make(chan time.Duration, n)
+	done := make(chan timed, n)
 	// The readers start, and settle in their reads, before the clock
 	// does: latencies run from the write, not from this client's own
 	// start-up of N goroutines.
 	var t0 atomic.Pointer[time.Time]
-	for _, l := range conns {
+	for i, l := range conns {
 		if l.err == nil {
 			go func() {
 				d := l.answer(&t0)
 				if closeEach {
 					l.conn.Close()
 				}
-				done <- d
+				done <- timed{i % len(targets), d}
 			}()
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	cpu0, self0 := cpuTicks(pid), cpuTicks(os.Getpid())
+	cpu0, cpu20, self0 := cpuTicks(pid), cpuTicks(pid2), cpuTicks(os.Getpid())
 	start0 := time.Now()
 	t0.Store(&start0)
 	if err := write(writeURL, writeBody, writeAuth); err != nil {
@@ -117,15 +118,17 @@ func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth stri
 	}
 	wrote := time.Since(start0)
 	var lat []time.Duration
+	perTarget := make([][]time.Duration, len(targets))
 	failed := 0
 	timeout := time.After(90 * time.Second)
 	for range parked {
 		select {
-		case d := <-done:
-			if d < 0 {
+		case a := <-done:
+			if a.d < 0 {
 				failed++
 			} else {
-				lat = append(lat, d)
+				lat = append(lat, a.d)
+				perTarget[a.target] = append(perTarget[a.target], a.d)
 			}
 		case <-timeout:
 			failed += parked - len(lat) - failed
@@ -143,7 +146,7 @@ func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth stri
 		}
 	}
 	// CLK_TCK is 100 on Linux: a tick is 10 ms of CPU.
-	serverCPU, clientCPU := (cpuTicks(pid)-cpu0)*10, (cpuTicks(os.Getpid())-self0)*10
+	serverCPU, server2CPU, clientCPU := (cpuTicks(pid)-cpu0)*10, (cpuTicks(pid2)-cpu20)*10, (cpuTicks(os.Getpid())-self0)*10
 	for _, l := range conns {
 		if l.conn != nil {
 			l.conn.Close()
@@ -155,7 +158,24 @@ func run(target, target2 string, n, pid int, writeURL, writeBody, writeAuth stri
 	// Where the time goes: the write's own response, then the first
 	// answer, then the spread of the others.
 	fmt.Printf("write_ms=%.1f min_ms=%.1f\n", ms(wrote), ms(pct(lat, 0)))
+	for i, l := range perTarget {
+		if len(targets) > 1 {
+			slices.Sort(l)
+			fmt.Printf("url%d: answered=%d min_ms=%.1f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", i+1, len(l),
+				ms(pct(l, 0)), ms(pct(l, 50)), ms(pct(l, 99)), ms(pct(l, 100)))
+		}
+	}
+	if pid2 > 0 {
+		fmt.Printf("server2_cpu_ms=%d\n", server2CPU)
+	}
 	return nil
+}
+
+// timed is one listener's answer time (-1: failed) and the index of its
+// target.
+type timed struct {
+	target int
+	d      time.Duration
 }
 
 // endpoint is where a listener parks: a host and its raw request.

@@ -191,7 +191,7 @@ func TestOpenRejectsOtherFormats(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return b.Put(keyFormat, []byte{0, 0, 0, 0, 0, 0, 0, 2})
+		return b.Put(keyFormat, []byte{0, 0, 0, 0, 0, 0, 0, 3})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestOpenRejectsOtherFormats(t *testing.T) {
 	db.Close()
 	if e, err := Open(path, Options{}); err == nil {
 		e.Close()
-		t.Fatal("Open of a format 2 file succeeded")
+		t.Fatal("Open of a format 3 file succeeded")
 	}
 }
 

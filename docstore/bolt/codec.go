@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/changegate/changegate/docstore"
@@ -11,7 +12,7 @@ import (
 
 // An objects value is
 //
-//	version(1) flags(1) uvarint(len(perms)) perms data
+//	version(1) flags(1) uvarint(generation) uvarint(len(perms)) perms data
 //
 // where perms is uvarint(n) then n times (name, uvarint(m), m principals),
 // each string being uvarint(len) + bytes, names sorted so equal objects
@@ -19,9 +20,12 @@ import (
 // that it needs no length. The id and last_modified live in the key.
 // Decoding reads a few varints and copies data once; all permission names
 // and principals are cut from a single copied string. No JSON is parsed.
+// Version 1 values (storage format 1) have no generation: they read as
+// generation 1.
 const (
-	codecVersion = 1
-	flagDeleted  = 1
+	codecVersion   = 2
+	codecVersionV1 = 1
+	flagDeleted    = 1
 )
 
 var errCorrupt = errors.New("corrupt object encoding")
@@ -29,8 +33,9 @@ var errCorrupt = errors.New("corrupt object encoding")
 // encodeValue encodes obj's flags, permissions and data.
 func encodeValue(obj *docstore.Object) []byte {
 	perms := appendPermissions(nil, obj.Permissions)
-	b := make([]byte, 0, 2+binary.MaxVarintLen64+len(perms)+len(obj.Data))
+	b := make([]byte, 0, 2+2*binary.MaxVarintLen64+len(perms)+len(obj.Data))
 	b = append(b, codecVersion, flags(obj.Deleted))
+	b = binary.AppendUvarint(b, uint64(obj.Generation))
 	b = binary.AppendUvarint(b, uint64(len(perms)))
 	b = append(b, perms...)
 	return append(b, obj.Data...)
@@ -71,15 +76,16 @@ func valueDeleted(v []byte) bool {
 	return len(v) > 1 && v[1]&flagDeleted != 0
 }
 
-// decodeValue fills obj's Deleted, Permissions and Data from v. Everything
-// is copied: v points into bbolt's memory map, valid only during the
-// transaction.
+// decodeValue fills obj's Deleted, Generation, Permissions and Data from
+// v. Everything is copied: v points into bbolt's memory map, valid only
+// during the transaction.
 func decodeValue(v []byte, obj *docstore.Object) error {
-	perms, data, err := splitValue(v)
+	gen, perms, data, err := splitValue(v)
 	if err != nil {
 		return err
 	}
 	obj.Deleted = v[1]&flagDeleted != 0
+	obj.Generation = gen
 	p, err := decodePermissions(perms)
 	if err != nil {
 		return err
@@ -91,17 +97,27 @@ func decodeValue(v []byte, obj *docstore.Object) error {
 	return nil
 }
 
-// splitValue checks a value's header and returns its encoded
-// permissions and its data, both still in v.
-func splitValue(v []byte) (perms, data []byte, err error) {
-	if len(v) < 2 || v[0] != codecVersion {
-		return nil, nil, errCorrupt
+// splitValue checks a value's header and returns its generation, its
+// encoded permissions and its data, both still in v.
+func splitValue(v []byte) (gen int64, perms, data []byte, err error) {
+	if len(v) < 2 || (v[0] != codecVersion && v[0] != codecVersionV1) {
+		return 0, nil, nil, errCorrupt
 	}
-	n, w := binary.Uvarint(v[2:])
-	if w <= 0 || n > uint64(len(v)-2-w) {
-		return nil, nil, errCorrupt
+	off := 2
+	gen = 1
+	if v[0] == codecVersion {
+		g, w := binary.Uvarint(v[off:])
+		if w <= 0 || g > math.MaxInt64 {
+			return 0, nil, nil, errCorrupt
+		}
+		off, gen = off+w, int64(g)
 	}
-	return v[2+w : 2+w+int(n)], v[2+w+int(n):], nil
+	n, w := binary.Uvarint(v[off:])
+	if w <= 0 || n > uint64(len(v)-off-w) {
+		return 0, nil, nil, errCorrupt
+	}
+	off += w
+	return gen, v[off : off+int(n)], v[off+int(n):], nil
 }
 
 // decodePermissions decodes what appendPermissions wrote; names and

@@ -36,8 +36,14 @@ var (
 )
 
 // formatVersion is stored in meta so that a later layout can recognise (and
-// migrate) files written by this one.
-const formatVersion = 1
+// migrate) files written by this one. Format 2 added each object's
+// generation to its value (codec.go); a format 1 file is upgraded in place
+// when opened, as its values still decode (as generation 1), and an older
+// changegate then refuses it instead of misreading the new values.
+const (
+	formatVersion   = 2
+	formatVersionV1 = 1
+)
 
 // signBit flips int64 timestamps into uint64s whose big-endian bytes sort
 // like the signed values (negative timestamps sort first).
@@ -53,7 +59,7 @@ func initLayout(btx *bbolt.Tx) error {
 	}
 	meta := btx.Bucket(bucketMeta)
 	switch v := meta.Get(keyFormat); {
-	case v == nil:
+	case v == nil, len(v) == 8 && binary.BigEndian.Uint64(v) == formatVersionV1:
 		return meta.Put(keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion))
 	case len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion:
 		return fmt.Errorf("unsupported format %x (want %d)", v, formatVersion)

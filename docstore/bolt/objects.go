@@ -15,6 +15,15 @@ const idRefSize = 9
 
 // Get returns the live object id of (parent, kind).
 func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, false)
+}
+
+// GetVersion returns the object or tombstone id of (parent, kind).
+func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, true)
+}
+
+func (t *tx) get(parent, kind, id string, tombstones bool) (*docstore.Object, error) {
 	if err := t.readable(); err != nil {
 		return nil, err
 	}
@@ -29,7 +38,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 	if len(ref) != idRefSize {
 		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, errCorrupt)
 	}
-	if ref[8]&flagDeleted != 0 {
+	if ref[8]&flagDeleted != 0 && !tombstones {
 		return nil, docstore.ErrNotFound
 	}
 	lm := int64At(ref)
@@ -65,13 +74,22 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 	}
 	prefix := setPrefix(parent, kind)
 	key := idKey(prefix, obj.ID)
-	var delta int64
+	var delta, prev int64
 	if old := t.ids.Get(key); old != nil {
 		if len(old) != idRefSize {
 			return errCorrupt
 		}
-		if err := t.objects.Delete(objectKey(prefix, int64At(old), obj.ID)); err != nil {
-			return err
+		// One seek reads the generation it replaces and deletes it.
+		oldKey := objectKey(prefix, int64At(old), obj.ID)
+		c := t.objects.Cursor()
+		if k, v := c.Seek(oldKey); bytes.Equal(k, oldKey) {
+			var err error
+			if prev, _, _, err = splitValue(v); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
 		}
 		if old[8]&flagDeleted == 0 {
 			delta--
@@ -81,7 +99,9 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 	if err := t.ids.Put(key, ref); err != nil {
 		return err
 	}
-	if err := t.objects.Put(objectKey(prefix, obj.LastModified, obj.ID), encodeValue(obj)); err != nil {
+	stored := *obj
+	stored.Generation = docstore.NextGeneration(obj, prev)
+	if err := t.objects.Put(objectKey(prefix, obj.LastModified, obj.ID), encodeValue(&stored)); err != nil {
 		return err
 	}
 	if !obj.Deleted {
@@ -191,11 +211,12 @@ func decodeScanned(v []byte, obj *docstore.Object, opts docstore.ScanOptions) er
 	if !opts.Bare && !opts.NoPermissions {
 		return decodeValue(v, obj)
 	}
-	_, data, err := splitValue(v)
+	gen, _, data, err := splitValue(v)
 	if err != nil {
 		return err
 	}
 	obj.Deleted = v[1]&flagDeleted != 0
+	obj.Generation = gen
 	if !opts.Bare && len(data) > 0 {
 		obj.Data = append([]byte(nil), data...)
 	}

@@ -46,6 +46,7 @@ func RunWith(t *testing.T, open func(t *testing.T) docstore.Engine, opts Options
 		{"GetPut", testGetPut},
 		{"Replace", testReplace},
 		{"Tombstones", testTombstones},
+		{"Generations", testGenerations},
 		{"SetIsolation", testSetIsolation},
 		{"ScanOrder", testScanOrder},
 		{"ScanSince", testScanSince},

@@ -18,9 +18,9 @@ func cloneObject(o *docstore.Object) *docstore.Object {
 func cloneScanned(o *docstore.Object, opts docstore.ScanOptions) *docstore.Object {
 	switch {
 	case opts.Bare:
-		return &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted}
+		return &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted, Generation: o.Generation}
 	case opts.NoPermissions:
-		c := &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted}
+		c := &docstore.Object{ID: o.ID, LastModified: o.LastModified, Deleted: o.Deleted, Generation: o.Generation}
 		if len(o.Data) > 0 {
 			c.Data = append([]byte(nil), o.Data...)
 		}

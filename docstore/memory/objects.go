@@ -11,6 +11,15 @@ import (
 
 // Get returns a copy of the live object.
 func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, false)
+}
+
+// GetVersion returns a copy of the object or tombstone.
+func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, true)
+}
+
+func (t *tx) get(parent, kind, id string, tombstones bool) (*docstore.Object, error) {
 	if err := t.readable(); err != nil {
 		return nil, err
 	}
@@ -18,7 +27,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 		return nil, fmt.Errorf("getting %s %q of %q: %w", kind, id, parent, err)
 	}
 	obj := t.e.objects[set{parent, kind}][id]
-	if obj == nil || obj.Deleted {
+	if obj == nil || (obj.Deleted && !tombstones) {
 		return nil, docstore.ErrNotFound
 	}
 	return cloneObject(obj), nil
@@ -40,7 +49,14 @@ func (t *tx) Put(parent, kind string, obj *docstore.Object) error {
 		}
 		return fmt.Errorf("putting %s %q of %q: %w", kind, id, parent, err)
 	}
-	t.store(set{parent, kind}, obj.ID, cloneObject(obj))
+	s := set{parent, kind}
+	c := cloneObject(obj)
+	var prev int64
+	if old := t.e.objects[s][obj.ID]; old != nil {
+		prev = old.Generation
+	}
+	c.Generation = docstore.NextGeneration(obj, prev)
+	t.store(s, obj.ID, c)
 	return nil
 }
 

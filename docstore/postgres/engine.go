@@ -7,8 +7,9 @@
 // access_control_entries keyed by the object's URI, and list timestamps are
 // rows of timestamps. Writes to one list are ordered by a lock on its
 // timestamps row taken before the new timestamp is chosen (see
-// Tx.Timestamp), so commits in a collection happen in timestamp order and a
-// reader following _since never skips one.
+// Tx.Timestamp; other writers, Kinto included, take it through a trigger,
+// see orderDDL), so commits in a collection happen in timestamp order and
+// a reader following _since never skips one.
 package postgres
 
 import (
@@ -57,6 +58,8 @@ type Engine struct {
 	pool *pgxpool.Pool
 	name string
 	dsn  string
+	// barrier serves Sync, with the listener.
+	barrier barrier
 }
 
 var _ docstore.Engine = (*Engine)(nil)

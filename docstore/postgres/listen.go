@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/changegate/changegate/docstore"
 )
@@ -43,7 +44,8 @@ type notification struct {
 // this engine are left out: the Store publishes those itself. After a
 // lost connection it reconnects, with growing delays, and publishes the
 // newest write of every list changed since shortly before the loss, so
-// that nothing committed meanwhile goes unseen. Events may repeat.
+// that nothing committed meanwhile goes unseen. Events may repeat. It
+// also runs the barriers Sync asks for.
 func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event)) {
 	var lost time.Time
 	delay := minRetry
@@ -71,19 +73,38 @@ func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]do
 }
 
 // listenOnce connects, listens, catches up since lost (unless zero) and
-// relays notifications until the connection fails. live reports that it
-// got as far as relaying.
+// relays notifications, and runs the barrier rounds Sync asks for, until
+// the connection fails. live reports that it got as far as relaying.
 func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]docstore.Event)) (live bool, err error) {
 	cfg := e.pool.Config().ConnConfig.Copy()
+	var schema string
+	overflow := false
+	// Notifications are handled as the connection reads them, while it
+	// waits and while it runs a statement: a barrier's statement returns
+	// after the notifications sent before its answer were published.
+	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		var p notification
+		if json.Unmarshal([]byte(n.Payload), &p) != nil || p.Schema != schema || p.App == e.name {
+			return
+		}
+		if p.Overflow {
+			// The loop catches up: a read cannot run inside a read.
+			overflow = true
+			return
+		}
+		if ev, ok := docstore.EventOf(p.Parent, p.Kind, p.ID, p.TS, p.Deleted); ok {
+			publish([]docstore.Event{ev})
+		}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return live, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var schema string
 	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return live, err
 	}
+	e.barrier.connected()
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return live, err
 	}
@@ -94,22 +115,35 @@ func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]
 	}
 	live = true
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return live, err
-		}
-		var p notification
-		if json.Unmarshal([]byte(n.Payload), &p) != nil || p.Schema != schema || p.App == e.name {
-			continue
-		}
-		if p.Overflow {
+		if overflow {
+			overflow = false
 			if err := catchUp(ctx, conn, time.Now().Add(-catchUpMargin), publish); err != nil {
+				return live, err
+			}
+		}
+		if wctx, cancel := e.barrier.waiting(ctx); wctx != nil {
+			err := conn.PgConn().WaitForNotification(wctx)
+			e.barrier.stopWaiting()
+			// A Sync cancels the wait to have a round run; the connection
+			// stays usable (the wait ends on a read deadline).
+			interrupted := wctx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if err != nil && !interrupted {
 				return live, err
 			}
 			continue
 		}
-		if ev, ok := docstore.EventOf(p.Parent, p.Kind, p.ID, p.TS, p.Deleted); ok {
-			publish([]docstore.Event{ev})
+		if r := e.barrier.take(); r != nil {
+			_, err := conn.PgConn().Exec(ctx, ";").ReadAll()
+			if err == nil && overflow {
+				overflow = false
+				err = catchUp(ctx, conn, time.Now().Add(-catchUpMargin), publish)
+			}
+			if err != nil {
+				r.finish(fmt.Errorf("confirming the listener's notifications: %w", unavailable(err)))
+				return live, err
+			}
+			r.finish(nil)
 		}
 	}
 }

@@ -63,15 +63,20 @@ func (t *tx) put(parent, kind string, obj *docstore.Object) error {
 	uri := objectURI(parent, kind, obj.ID)
 	b := &pgx.Batch{}
 	var kept bool
+	var gen any
+	if obj.Generation > 0 {
+		gen = obj.Generation
+	}
 	b.Queue(fmt.Sprintf(`INSERT INTO objects AS o (id, parent_id, resource_name, data, last_modified, deleted,
-			changegate_raw, changegate_perms, changegate_rev)
-		VALUES ($1, $2, $3, $4::JSONB - 'id' - 'last_modified', %[1]s, $6, $7, $8, $9)
+			changegate_raw, changegate_perms, changegate_rev, changegate_gen)
+		VALUES ($1, $2, $3, $4::JSONB - 'id' - 'last_modified', %[1]s, $6, $7, $8, $9, COALESCE($10::BIGINT, 1))
 		ON CONFLICT (id, parent_id, resource_name) DO UPDATE SET
 			data = EXCLUDED.data, last_modified = %[1]s, deleted = EXCLUDED.deleted,
 			changegate_raw = EXCLUDED.changegate_raw, changegate_perms = EXCLUDED.changegate_perms,
-			changegate_rev = EXCLUDED.changegate_rev
+			changegate_rev = EXCLUDED.changegate_rev,
+			changegate_gen = COALESCE($10::BIGINT, COALESCE(o.changegate_gen, 1) + 1)
 		RETURNING o.last_modified = %[1]s`, fmt.Sprintf(tsOf, "$5")),
-		obj.ID, parent, kind, kintoData(obj), obj.LastModified, obj.Deleted, raw, jsonParam(perms), randomRev(),
+		obj.ID, parent, kind, kintoData(obj), obj.LastModified, obj.Deleted, raw, jsonParam(perms), randomRev(), gen,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&kept) })
 	b.Queue(`DELETE FROM access_control_entries WHERE object_id = $1`, uri)
 	if len(perms) > 0 {
@@ -122,6 +127,15 @@ func jsonParam(b []byte) any {
 
 // Get returns the live object.
 func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, " AND NOT deleted")
+}
+
+// GetVersion returns the object or tombstone.
+func (t *tx) GetVersion(parent, kind, id string) (*docstore.Object, error) {
+	return t.get(parent, kind, id, "")
+}
+
+func (t *tx) get(parent, kind, id, live string) (*docstore.Object, error) {
 	err := t.readable()
 	if err == nil {
 		err = docstore.CheckList(parent, kind)
@@ -130,7 +144,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 		return nil, fmt.Errorf("reading %s %q of %q: %w", kind, id, parent, err)
 	}
 	cols := columns(docstore.ScanOptions{})
-	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE id = $1 AND parent_id = $2 AND resource_name = $3 AND NOT deleted`, cols)
+	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE id = $1 AND parent_id = $2 AND resource_name = $3%s`, cols, live)
 	var r row
 	found := false
 	err = t.queryRow(func(row pgx.Row) error {
@@ -157,7 +171,7 @@ func (t *tx) Get(parent, kind, id string) (*docstore.Object, error) {
 // control entries, which are authoritative.
 func columns(opts docstore.ScanOptions) string {
 	ms := fmt.Sprintf(msOf, "o.last_modified")
-	cols := "o.id, " + ms + ", o.deleted"
+	cols := "o.id, " + ms + ", o.deleted, COALESCE(o.changegate_gen, 1)"
 	if opts.Bare {
 		return cols
 	}
@@ -178,6 +192,7 @@ type row struct {
 	id       string
 	lm       int64
 	deleted  bool
+	gen      int64
 	ours     bool
 	raw      []byte
 	rebuilt  *string
@@ -189,7 +204,7 @@ type row struct {
 
 // dest returns the scan destinations of columns(opts).
 func (r *row) dest(opts docstore.ScanOptions) []any {
-	d := []any{&r.id, &r.lm, &r.deleted}
+	d := []any{&r.id, &r.lm, &r.deleted, &r.gen}
 	if opts.Bare {
 		return d
 	}
@@ -204,7 +219,7 @@ func (r *row) dest(opts docstore.ScanOptions) []any {
 
 // object builds the docstore object of the row.
 func (r *row) object() (*docstore.Object, error) {
-	obj := &docstore.Object{ID: r.id, LastModified: r.lm, Deleted: r.deleted}
+	obj := &docstore.Object{ID: r.id, LastModified: r.lm, Deleted: r.deleted, Generation: r.gen}
 	if r.deleted || !r.withData {
 		return obj, nil
 	}

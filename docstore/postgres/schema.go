@@ -160,6 +160,14 @@ INSERT INTO metadata VALUES ('permission_schema_version', '2');
 //     SQL) the rev stays the same, and changegate_invalidate clears the
 //     copies so that readers rebuild the object from data and
 //     access_control_entries.
+//   - changegate_gen numbers the versions of each row (docstore.Object's
+//     Generation): changegate's writes set it, and changegate_generation
+//     numbers everyone else's, so a write by Kinto or by SQL is a new
+//     version too: an insert is 1, an update of data (every Kinto write
+//     sets data, a deletion too) the previous + 1. A row from before the
+//     column counts as 1. The trigger's name sorts before
+//     changegate_objects_invalidate, which PostgreSQL fires after it: it
+//     still sees changegate_rev as the writer left it.
 //   - changegate_notify sends (schema, parent_id, resource_name, id,
 //     last_modified, deleted, application_name) as JSON on channel
 //     changegate for every object written and every list timestamp
@@ -170,6 +178,22 @@ const additiveDDL = `
 ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_raw BYTEA;
 ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_perms JSONB;
 ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_rev BIGINT;
+ALTER TABLE objects ADD COLUMN IF NOT EXISTS changegate_gen BIGINT;
+
+CREATE OR REPLACE FUNCTION changegate_generation() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.changegate_gen := COALESCE(NEW.changegate_gen, 1);
+    ELSIF NEW.changegate_rev IS NOT DISTINCT FROM OLD.changegate_rev THEN
+        NEW.changegate_gen := COALESCE(OLD.changegate_gen, 1) + 1;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE TRIGGER changegate_objects_gen
+BEFORE INSERT OR UPDATE OF data ON objects
+FOR EACH ROW EXECUTE FUNCTION changegate_generation();
 
 CREATE OR REPLACE FUNCTION changegate_invalidate() RETURNS trigger AS $$
 BEGIN
@@ -245,6 +269,9 @@ func ensureSchema(ctx context.Context, conn *pgx.Conn) error {
 	}
 	if _, err := tx.Exec(ctx, additiveDDL); err != nil {
 		return fmt.Errorf("adding changegate's columns and triggers: %w", err)
+	}
+	if _, err := tx.Exec(ctx, orderDDL); err != nil {
+		return fmt.Errorf("adding changegate's ordering trigger: %w", err)
 	}
 	return tx.Commit(ctx)
 }

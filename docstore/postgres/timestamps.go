@@ -62,7 +62,7 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 		}
 	} else {
 		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
+		b.Queue(lockListSQL, key.parent, key.kind)
 		b.Queue(query, key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
 		if err := t.batch(b); err != nil {
 			return 0, false, err

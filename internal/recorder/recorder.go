@@ -1,4 +1,8 @@
-package render
+// Package recorder holds changegate's one response recorder: the
+// ResponseWriter that middleware (pretty, jsonp, conditional,
+// cache_control) and the sidecar glue put in front of the next handler to
+// look at a response before it leaves, and pass it, hold it or drop it.
+package recorder
 
 import (
 	"bytes"
@@ -18,6 +22,11 @@ const (
 	Hold
 	// Drop discards the body: the owner answered in its stead.
 	Drop
+	// Keep is Hold through flushes: the owner must read the whole body
+	// (a small document it patches or parses) even when the producer
+	// flushes as it goes, as reverse_proxy does with an answer that has
+	// no Content-Length. The limit still releases it.
+	Keep
 )
 
 // Decide chooses a mode once the final status is known; the response
@@ -51,8 +60,8 @@ type Recorder struct {
 	decided bool
 }
 
-// NewRecorder wraps w. limit bounds the held body in bytes.
-func NewRecorder(w http.ResponseWriter, limit int, decide Decide) *Recorder {
+// New wraps w. limit bounds the held body in bytes.
+func New(w http.ResponseWriter, limit int, decide Decide) *Recorder {
 	return &Recorder{rw: w, decide: decide, limit: limit}
 }
 
@@ -72,8 +81,8 @@ func (r *Recorder) WriteHeader(status int) {
 	}
 	r.decided, r.status = true, status
 	r.mode = r.decide(status, true)
-	if r.mode == Hold && r.buf == nil {
-		r.buf = getBuffer()
+	if r.holds() && r.buf == nil {
+		r.buf = GetBuffer()
 	}
 	if r.mode == Pass {
 		r.rw.WriteHeader(status)
@@ -85,7 +94,7 @@ func (r *Recorder) Write(p []byte) (int, error) {
 	if !r.decided {
 		r.WriteHeader(http.StatusOK)
 	}
-	if r.mode == Hold {
+	if r.holds() {
 		if r.buf.Len()+len(p) <= r.limit {
 			return r.buf.Write(p)
 		}
@@ -111,11 +120,14 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 	return io.Copy(writerOnly{r}, src)
 }
 
-// FlushError releases a held response, then flushes. A dropped response
-// has nothing to flush.
+// FlushError releases a held response, then flushes. A dropped or kept
+// response has nothing to flush.
 func (r *Recorder) FlushError() error {
 	if !r.decided {
 		r.WriteHeader(http.StatusOK)
+	}
+	if r.mode == Keep {
+		return nil
 	}
 	if r.mode == Hold {
 		if err := r.release(); err != nil {
@@ -140,7 +152,7 @@ func (r *Recorder) release() error {
 	r.mode = r.decide(r.status, false)
 	held := r.buf
 	r.buf = nil
-	defer putBuffer(held)
+	defer PutBuffer(held)
 	if r.mode != Pass {
 		return nil
 	}
@@ -154,7 +166,10 @@ func (r *Recorder) release() error {
 
 // Held reports whether the response is still held: the inner handler
 // has returned without flushing, and the owner must now write it.
-func (r *Recorder) Held() bool { return r.decided && r.mode == Hold }
+func (r *Recorder) Held() bool { return r.decided && r.holds() }
+
+// holds reports whether the body is being held back.
+func (r *Recorder) holds() bool { return r.mode == Hold || r.mode == Keep }
 
 // Status returns the recorded status (0 when nothing was written).
 func (r *Recorder) Status() int { return r.status }
@@ -176,7 +191,7 @@ func (r *Recorder) Finish(status int, body []byte) error {
 	if len(body) > 0 {
 		_, err = r.rw.Write(body)
 	}
-	putBuffer(r.buf)
+	PutBuffer(r.buf)
 	r.buf = nil
 	return err
 }
@@ -185,7 +200,7 @@ func (r *Recorder) Finish(status int, body []byte) error {
 // answers another way, or returns an error for Caddy to render).
 func (r *Recorder) Discard() {
 	r.mode = Drop
-	putBuffer(r.buf)
+	PutBuffer(r.buf)
 	r.buf = nil
 }
 
@@ -198,13 +213,16 @@ const maxPooled = 256 << 10
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func getBuffer() *bytes.Buffer {
+// GetBuffer returns an empty buffer from the pool the recorders share, for
+// the owner's transformed body too.
+func GetBuffer() *bytes.Buffer {
 	b := bufPool.Get().(*bytes.Buffer)
 	b.Reset()
 	return b
 }
 
-func putBuffer(b *bytes.Buffer) {
+// PutBuffer gives b back to the pool (nil is ignored).
+func PutBuffer(b *bytes.Buffer) {
 	if b != nil && b.Cap() <= maxPooled {
 		bufPool.Put(b)
 	}
