@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // newMonitorFeedFixture serves the monitor of /buckets/b over a source
@@ -55,7 +57,7 @@ func monitorIDs(t *testing.T, h *Handler, query string) ([]string, string) {
 // once by a client resuming from every last_seq it was given.
 func TestMonitorFeedSameMillisecond(t *testing.T) {
 	src, h := newMonitorFeedFixture(t)
-	k := func(c string) Key { return Key{Bucket: "b", Collection: c} }
+	k := func(c string) kinto.Key { return kinto.Key{Bucket: "b", Collection: c} }
 	src.deliver(src.commit(k("x"), 100))
 	got, seq := monitorIDs(t, h, "include_docs=true")
 	if fmt.Sprint(got) != "[x@100]" {
@@ -109,7 +111,7 @@ func TestMonitorFeedLongpoll(t *testing.T) {
 	if got, _ := body.ReadString('\n'); got != "{\"results\":[\n" {
 		t.Fatalf("first line %q", got)
 	}
-	src.deliver(src.commit(Key{Bucket: "other", Collection: "x"}, 100))
+	src.deliver(src.commit(kinto.Key{Bucket: "other", Collection: "x"}, 100))
 	got := make(chan string, 1)
 	go func() {
 		rest, _ := io.ReadAll(body)
@@ -120,7 +122,7 @@ func TestMonitorFeedLongpoll(t *testing.T) {
 		t.Fatalf("answered for an unmonitored collection: %q", body)
 	case <-time.After(200 * time.Millisecond):
 	}
-	src.deliver(src.commit(Key{Bucket: "b", Collection: "y"}, 50))
+	src.deliver(src.commit(kinto.Key{Bucket: "b", Collection: "y"}, 50))
 	select {
 	case body := <-got:
 		if !strings.Contains(body, fmt.Sprintf(`"id":"%s"`, EntryID("", "b", "y"))) || strings.Contains(body, EntryID("", "other", "x")) {

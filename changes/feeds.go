@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/kinto"
 )
 
 // The CouchDB-style feeds of the collections and of the monitor are
@@ -21,7 +22,7 @@ func (c Config) feedsConfig() feeds.Config {
 type feedMonitor struct{ h *Handler }
 
 // Monitored reports whether the view lists k.
-func (m *feedMonitor) Monitored(k Key) bool { return m.h.view.monitored(k) }
+func (m *feedMonitor) Monitored(k kinto.Key) bool { return m.h.view.monitored(k) }
 
 // Reader reads the monitor as the caller of r sees it.
 func (m *feedMonitor) Reader(r *http.Request) (func() feeds.MonitorView, string) {

@@ -18,7 +18,7 @@ const (
 )
 
 // monitorKey is the virtual monitor/changes collection.
-var monitorKey = Key{Bucket: "monitor", Collection: "changes"}
+var monitorKey = kinto.Key{Bucket: "monitor", Collection: "changes"}
 
 // Handler answers the Kinto change-aggregation endpoints:
 // GET /v1/buckets/monitor/collections/changes/records,
@@ -30,7 +30,7 @@ type Handler struct {
 	ttls   ttls
 	state  *State
 	view   *monitorView
-	access Access
+	access kinto.Access
 	logger *slog.Logger
 	now    func() time.Time
 	// feeds answers the CouchDB-style endpoints (package feeds).
@@ -39,7 +39,7 @@ type Handler struct {
 
 // NewHandler returns the endpoints of cfg over state, with access's
 // permissions and headers.
-func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*Handler, error) {
+func NewHandler(cfg Config, state *State, access kinto.Access, logger *slog.Logger) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -65,10 +65,10 @@ const (
 
 // route finds the endpoint of a URL path, and the collection of a
 // changeset.
-func (c Config) route(path string) (route, Key) {
+func (c Config) route(path string) (route, kinto.Key) {
 	rest, ok := strings.CutPrefix(path, c.Prefix)
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	switch rest {
 	case monitorRecordsPath:
@@ -76,21 +76,21 @@ func (c Config) route(path string) (route, Key) {
 	case monitorChangesetPath:
 		return routeMonitorChangeset, monitorKey
 	case broadcastsPath:
-		return routeBroadcasts, Key{}
+		return routeBroadcasts, kinto.Key{}
 	}
 	rest, ok = strings.CutPrefix(rest, "/buckets/")
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	rest, ok = strings.CutSuffix(rest, "/changeset")
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	bid, cid, ok := strings.Cut(rest, "/collections/")
 	if !ok || bid == "" || cid == "" || strings.Contains(bid, "/") || strings.Contains(cid, "/") {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
-	return routeChangeset, Key{Bucket: bid, Collection: cid}
+	return routeChangeset, kinto.Key{Bucket: bid, Collection: cid}
 }
 
 // Serve answers r if it is for one of the endpoints, or one of the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/changegate/changegate/cache"
 	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/kinto"
 )
 
 // DefaultCacheBytes bounds the cache of rendered changesets.
@@ -28,7 +29,7 @@ const loadAttempts = 10
 // (package feeds), so that a feed woken reads a registry that has the
 // event.
 type State struct {
-	source   Source
+	source   kinto.Source
 	registry *Registry
 	cache    *cache.LRU[changesetKey, *renderedChangeset]
 	flights  singleflight.Group
@@ -56,7 +57,7 @@ type State struct {
 
 // NewState subscribes to src and loads every collection's records
 // timestamp. Close releases it.
-func NewState(src Source, cacheBytes int64, logger *slog.Logger) (*State, error) {
+func NewState(src kinto.Source, cacheBytes int64, logger *slog.Logger) (*State, error) {
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
@@ -103,12 +104,12 @@ func (s *State) load() error {
 // apply is the source subscription, called by the writer before its
 // write is acknowledged: it must not block. The registry has the event
 // before the feeds wake, and both before the writer goes on.
-func (s *State) apply(ev Event) {
+func (s *State) apply(ev kinto.Event) {
 	if s.registry.permissionEvent(ev) {
 		s.permGen.Add(1)
 	}
 	if fresh, st := s.registry.Apply(ev); fresh {
-		go s.verify(Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
+		go s.verify(kinto.Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
 	}
 	s.hub.Publish(ev)
 }
@@ -116,7 +117,7 @@ func (s *State) apply(ev Event) {
 // verify checks a collection that just got its first records timestamp
 // against storage: a record event delivered after its collection's
 // deletion must not bring the collection back.
-func (s *State) verify(k Key, st Stamp) {
+func (s *State) verify(k kinto.Key, st Stamp) {
 	cs, err := s.source.Changeset(s.ctx, k, 1<<62, 1)
 	switch {
 	case err != nil:
