@@ -11,6 +11,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/kinto"
 )
 
 // stores holds the open document stores, shared by every config that
@@ -42,7 +43,7 @@ type StorageEngine interface {
 // Listener is implemented by engines that several processes share: Listen
 // relays the writes others commit until ctx ends.
 type Listener interface {
-	Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event))
+	Listen(ctx context.Context, log *slog.Logger, publish func([]kinto.Event))
 }
 
 // StorageConfig selects the storage engine of the document store.

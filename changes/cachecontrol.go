@@ -15,7 +15,7 @@ import (
 type ttls struct {
 	global      *int
 	buckets     map[string]int
-	collections map[Key]collectionTTL
+	collections map[kinto.Key]collectionTTL
 }
 
 // collectionTTL are a collection's default, minimum and maximum TTLs.
@@ -30,7 +30,7 @@ var ttlSetting = regexp.MustCompile(`^(?:([A-Za-z0-9_-]+)\.)?(?:([A-Za-z0-9_-]+)
 // parseTTLs reads the settings, refusing names the reference plugin
 // would never read (minimum and maximum exist per collection only).
 func parseTTLs(settings map[string]int) (ttls, error) {
-	t := ttls{buckets: map[string]int{}, collections: map[Key]collectionTTL{}}
+	t := ttls{buckets: map[string]int{}, collections: map[kinto.Key]collectionTTL{}}
 	for name, seconds := range settings {
 		m := ttlSetting.FindStringSubmatch(name)
 		if m == nil {
@@ -46,7 +46,7 @@ func parseTTLs(settings map[string]int) (ttls, error) {
 		v := seconds
 		switch {
 		case cid != "":
-			k := Key{Bucket: bid, Collection: cid}
+			k := kinto.Key{Bucket: bid, Collection: cid}
 			c := t.collections[k]
 			switch bound {
 			case "minimum_":
@@ -70,7 +70,7 @@ func parseTTLs(settings map[string]int) (ttls, error) {
 // _expected is a cache buster (kinto.IsCacheBuster), its maximum for any other
 // _expected, its default without one; else the bucket's, else the global
 // one. ok is false when nothing applies.
-func (t ttls) pick(k Key, expected string) (seconds int, ok bool) {
+func (t ttls) pick(k kinto.Key, expected string) (seconds int, ok bool) {
 	c := t.collections[k]
 	chosen := c.expires
 	switch {

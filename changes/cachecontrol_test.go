@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // TestChangesetCacheTTL mirrors the reference's cache tests
@@ -23,9 +25,9 @@ func TestChangesetCacheTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs := Key{Bucket: "blocklists", Collection: "certificates"}
+	certs := kinto.Key{Bucket: "blocklists", Collection: "certificates"}
 	tests := []struct {
-		key      Key
+		key      kinto.Key
 		expected string
 		want     int
 	}{
@@ -34,8 +36,8 @@ func TestChangesetCacheTTL(t *testing.T) {
 		{certs, "99999996565", 42},
 		{certs, "", 1234},
 		{certs, `"42"`, 3600},
-		{Key{Bucket: "main", Collection: "cfr"}, "0", 360},
-		{Key{Bucket: "blocklists", Collection: "addons"}, "0", 180},
+		{kinto.Key{Bucket: "main", Collection: "cfr"}, "0", 360},
+		{kinto.Key{Bucket: "blocklists", Collection: "addons"}, "0", 180},
 		{monitorKey, "", 60},
 		{monitorKey, "1700000000001", 3600},
 		{monitorKey, "0", 60},

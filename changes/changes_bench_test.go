@@ -12,6 +12,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
+	"github.com/changegate/changegate/kinto"
 )
 
 // discard is a ResponseWriter that keeps nothing, so the benchmarks
@@ -162,7 +163,7 @@ func BenchmarkChangesetRead10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := src.Changeset(context.Background(), Key{Bucket: "cs", Collection: "big"}, 0, 10000); err != nil {
+		if _, err := src.Changeset(context.Background(), kinto.Key{Bucket: "cs", Collection: "big"}, 0, 10000); err != nil {
 			b.Fatal(err)
 		}
 	}

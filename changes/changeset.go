@@ -12,7 +12,7 @@ import (
 // serveChangeset answers GET /buckets/{bid}/collections/{cid}/changeset:
 // the collection's read permission first (401/403), then the querystring
 // (400), then its existence (404), as the reference orders them.
-func (h *Handler) serveChangeset(w http.ResponseWriter, r *http.Request, k Key, ps params) {
+func (h *Handler) serveChangeset(w http.ResponseWriter, r *http.Request, k kinto.Key, ps kinto.Params) {
 	denied := h.access.CanRead(r, k)
 	if denied != nil && !isNotFound(denied) {
 		h.sendError(w, r, kinto.ExposeDefault, denied)
@@ -48,8 +48,8 @@ func (h *Handler) serveChangeset(w http.ResponseWriter, r *http.Request, k Key, 
 
 // setTTL sets Cache-Control and Expires by the _expected rules of the
 // collection (_handle_cache_expires).
-func (h *Handler) setTTL(hd http.Header, k Key, ps params) {
-	expected, _ := ps.get("_expected")
+func (h *Handler) setTTL(hd http.Header, k kinto.Key, ps kinto.Params) {
+	expected, _ := ps.Get("_expected")
 	if ttl, ok := h.ttls.pick(k, expected); ok {
 		setCacheExpires(hd, ttl, h.now())
 	}
@@ -58,7 +58,7 @@ func (h *Handler) setTTL(hd http.Header, k Key, ps params) {
 // logExpected logs a client that was not served the timestamp it
 // expected: not for non-numeric, non-positive or cache-busting values
 // (kinto.IsCacheBuster, the rule that also picks the TTL).
-func (h *Handler) logExpected(expected string, k Key, served int64) {
+func (h *Handler) logExpected(expected string, k kinto.Key, served int64) {
 	n, ok := kinto.PyInt(strings.Trim(expected, `"`))
 	if !ok || n.Sign() <= 0 || n.Cmp(big.NewInt(served)) == 0 || kinto.IsCacheBuster(n.String()) {
 		return

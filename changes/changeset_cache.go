@@ -8,6 +8,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Cache-Status answers (RFC 9211) of a collection changeset.
@@ -21,7 +23,7 @@ const (
 // bytes: the collection, the query, and the timestamps of the state it
 // shows (records and collection metadata).
 type changesetKey struct {
-	Key
+	kinto.Key
 	since      int64
 	tombstones bool
 	limit      int
@@ -31,7 +33,7 @@ type changesetKey struct {
 
 // fullKey names a collection's full changesets (no _since) of one limit.
 type fullKey struct {
-	Key
+	kinto.Key
 	limit int
 }
 
@@ -62,7 +64,7 @@ func (c *renderedChangeset) size() int64 {
 // registry's timestamps name one, else from one storage read shared by
 // every concurrent request for the same thing (how says which, for
 // Cache-Status). nil means the collection does not exist.
-func (s *State) changeset(k Key, since int64, tombstones bool, limit int) (rc *renderedChangeset, how string, err error) {
+func (s *State) changeset(k kinto.Key, since int64, tombstones bool, limit int) (rc *renderedChangeset, how string, err error) {
 	records, meta := s.registry.Lookup(k)
 	key := changesetKey{Key: k, since: since, tombstones: tombstones, limit: limit, records: records, meta: meta}
 	if rc, ok := s.cache.Get(key); ok {
@@ -85,7 +87,7 @@ func (s *State) changeset(k Key, since int64, tombstones bool, limit int) (rc *r
 // timestamps it shows, and teaches them to the registry. A full
 // changeset is built from the previous one and the records changed
 // since, when there is one.
-func (s *State) readChangeset(k Key, since int64, tombstones bool, limit int) (*renderedChangeset, error) {
+func (s *State) readChangeset(k kinto.Key, since int64, tombstones bool, limit int) (*renderedChangeset, error) {
 	defer observeChangesetBuild(time.Now())
 	st := s.registry.Stamp(k)
 	if !tombstones {
@@ -119,7 +121,7 @@ func (s *State) readChangeset(k Key, since int64, tombstones bool, limit int) (*
 
 // fullChangeset reads every change of a collection since a timestamp;
 // keepItems keeps what a later merge needs.
-func (s *State) fullChangeset(k Key, since int64, limit int, keepItems bool) (*renderedChangeset, error) {
+func (s *State) fullChangeset(k kinto.Key, since int64, limit int, keepItems bool) (*renderedChangeset, error) {
 	cs, err := s.source.Changeset(s.ctx, k, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the changeset of %s/%s: %w", k.Bucket, k.Collection, err)
@@ -153,7 +155,7 @@ func (s *State) fullChangeset(k Key, since int64, limit int, keepItems bool) (*r
 // need records the old list left out, or when the collection object
 // changed (it may have been deleted and re-created, which drops the
 // tombstones).
-func (s *State) mergeChangeset(k Key, limit int) (*renderedChangeset, error) {
+func (s *State) mergeChangeset(k kinto.Key, limit int) (*renderedChangeset, error) {
 	s.mu.Lock()
 	last, ok := s.lastFull[fullKey{k, limit}]
 	s.mu.Unlock()
@@ -200,7 +202,7 @@ func (s *State) mergeChangeset(k Key, limit int) (*renderedChangeset, error) {
 // render renders {"metadata": collection + bucket, "timestamp",
 // "changes"} in the reference's key order. When ids is not nil the
 // result keeps its items (as slices of its body) and ids.
-func render(k Key, metadata json.RawMessage, metaTS, records int64, items [][]byte, ids []string) (*renderedChangeset, error) {
+func render(k kinto.Key, metadata json.RawMessage, metaTS, records int64, items [][]byte, ids []string) (*renderedChangeset, error) {
 	meta, err := sjson.SetBytes(metadata, "bucket", k.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("adding the bucket to the collection metadata: %w", err)

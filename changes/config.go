@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/changegate/changegate/feeds"
 )
 
 // Config holds the settings of the changes endpoints, named after the
@@ -50,7 +52,7 @@ type Config struct {
 	Version string
 	// FeedTimeoutMax caps how long a _changes feed waits idle (CouchDB's
 	// [chttpd] changes_timeout): timeout and heartbeat beyond it are
-	// brought down to it. 0 means DefaultFeedTimeoutMax.
+	// brought down to it. 0 means feeds.DefaultFeedTimeoutMax.
 	FeedTimeoutMax time.Duration
 	// MonitorListAll lists every monitored collection to every caller,
 	// as the reference plugin does, and lets __broadcasts__ move for any
@@ -64,17 +66,9 @@ type Config struct {
 	VisibilityTTL time.Duration
 	// FeedHeartbeat is the period of heartbeat=true, below Caddy's and
 	// most proxies' one-minute idle timeouts. 0 means
-	// DefaultFeedHeartbeat.
+	// feeds.DefaultFeedHeartbeat.
 	FeedHeartbeat time.Duration
 }
-
-// Feed defaults: CouchDB's 60 s changes_timeout, and heartbeat=true at
-// 30 s instead of CouchDB's 60 s so that an idle feed writes before a
-// one-minute idle timeout closes it.
-const (
-	DefaultFeedTimeoutMax = 60 * time.Second
-	DefaultFeedHeartbeat  = 30 * time.Second
-)
 
 // DefaultConfig returns the reference plugin's defaults.
 func DefaultConfig() Config {
@@ -84,8 +78,8 @@ func DefaultConfig() Config {
 		SinceMaxAgeRedirectTTLSeconds: 86400,
 		StorageMaxFetchSize:           10000,
 		BroadcastDebounce:             300 * time.Second,
-		FeedTimeoutMax:                DefaultFeedTimeoutMax,
-		FeedHeartbeat:                 DefaultFeedHeartbeat,
+		FeedTimeoutMax:                feeds.DefaultFeedTimeoutMax,
+		FeedHeartbeat:                 feeds.DefaultFeedHeartbeat,
 	}
 }
 

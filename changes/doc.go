@@ -10,7 +10,9 @@
 // changes/upstream). A State, one per store and shared across config reloads, keeps
 // every collection's timestamps in a Registry updated by the store's
 // commit events, the rendered changesets in an LRU bounded in bytes, and
-// fans the events out to other listeners (change feeds). Handler answers
+// the hub of the CouchDB-style feeds (package feeds), which its one
+// subscription to the store wakes after the registry. Handler answers
 // the endpoints for one configuration (Config, named after the Kinto
-// settings). The package does not import Caddy.
+// settings) and passes the feeds' requests to a feeds.Handler. The
+// package does not import Caddy.
 package changes

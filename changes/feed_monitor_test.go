@@ -1,13 +1,19 @@
 package changes
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // newMonitorFeedFixture serves the monitor of /buckets/b over a source
@@ -51,7 +57,7 @@ func monitorIDs(t *testing.T, h *Handler, query string) ([]string, string) {
 // once by a client resuming from every last_seq it was given.
 func TestMonitorFeedSameMillisecond(t *testing.T) {
 	src, h := newMonitorFeedFixture(t)
-	k := func(c string) Key { return Key{Bucket: "b", Collection: c} }
+	k := func(c string) kinto.Key { return kinto.Key{Bucket: "b", Collection: c} }
 	src.deliver(src.commit(k("x"), 100))
 	got, seq := monitorIDs(t, h, "include_docs=true")
 	if fmt.Sprint(got) != "[x@100]" {
@@ -94,20 +100,29 @@ func TestMonitorFeedSameMillisecond(t *testing.T) {
 // it does not list and answers the first one it lists.
 func TestMonitorFeedLongpoll(t *testing.T) {
 	src, h := newMonitorFeedFixture(t)
-	srv := (&fixture{t: t, h: h}).server()
-	s := open(t, "GET", srv.URL+"/v1/buckets/monitor/collections/changes/_changes?feed=longpoll&since=now", "")
-	if got := s.line(); got != "{\"results\":[\n" {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Serve(w, r) }))
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v1/buckets/monitor/collections/changes/_changes?feed=longpoll&since=now")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	body := bufio.NewReader(resp.Body)
+	if got, _ := body.ReadString('\n'); got != "{\"results\":[\n" {
 		t.Fatalf("first line %q", got)
 	}
-	src.deliver(src.commit(Key{Bucket: "other", Collection: "x"}, 100))
+	src.deliver(src.commit(kinto.Key{Bucket: "other", Collection: "x"}, 100))
 	got := make(chan string, 1)
-	go func() { got <- s.rest() }()
+	go func() {
+		rest, _ := io.ReadAll(body)
+		got <- string(rest)
+	}()
 	select {
 	case body := <-got:
 		t.Fatalf("answered for an unmonitored collection: %q", body)
 	case <-time.After(200 * time.Millisecond):
 	}
-	src.deliver(src.commit(Key{Bucket: "b", Collection: "y"}, 50))
+	src.deliver(src.commit(kinto.Key{Bucket: "b", Collection: "y"}, 50))
 	select {
 	case body := <-got:
 		if !strings.Contains(body, fmt.Sprintf(`"id":"%s"`, EntryID("", "b", "y"))) || strings.Contains(body, EntryID("", "other", "x")) {

@@ -4,9 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/changegate/changegate/feeds"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -18,7 +18,7 @@ const (
 )
 
 // monitorKey is the virtual monitor/changes collection.
-var monitorKey = Key{Bucket: "monitor", Collection: "changes"}
+var monitorKey = kinto.Key{Bucket: "monitor", Collection: "changes"}
 
 // Handler answers the Kinto change-aggregation endpoints:
 // GET /v1/buckets/monitor/collections/changes/records,
@@ -30,17 +30,16 @@ type Handler struct {
 	ttls   ttls
 	state  *State
 	view   *monitorView
-	access Access
+	access kinto.Access
 	logger *slog.Logger
 	now    func() time.Time
-	// stop ends the live feeds (Shutdown).
-	stop     chan struct{}
-	stopOnce sync.Once
+	// feeds answers the CouchDB-style endpoints (package feeds).
+	feeds *feeds.Handler
 }
 
 // NewHandler returns the endpoints of cfg over state, with access's
 // permissions and headers.
-func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*Handler, error) {
+func NewHandler(cfg Config, state *State, access kinto.Access, logger *slog.Logger) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -48,7 +47,9 @@ func NewHandler(cfg Config, state *State, access Access, logger *slog.Logger) (*
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now, stop: make(chan struct{})}, nil
+	h := &Handler{cfg: cfg, ttls: t, state: state, view: state.view(cfg), access: access, logger: logger, now: time.Now}
+	h.feeds = feeds.NewHandler(cfg.feedsConfig(), state.source, state.hub, &feedMonitor{h: h}, access, logger)
+	return h, nil
 }
 
 // route is an endpoint this handler answers.
@@ -60,19 +61,14 @@ const (
 	routeMonitorChangeset
 	routeChangeset
 	routeBroadcasts
-	// CouchDB-style feeds (feed.go).
-	routeFeed
-	routeMonitorFeed
-	routeFeedDB
-	routeMonitorFeedDB
 )
 
 // route finds the endpoint of a URL path, and the collection of a
 // changeset.
-func (c Config) route(path string) (route, Key) {
+func (c Config) route(path string) (route, kinto.Key) {
 	rest, ok := strings.CutPrefix(path, c.Prefix)
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	switch rest {
 	case monitorRecordsPath:
@@ -80,43 +76,34 @@ func (c Config) route(path string) (route, Key) {
 	case monitorChangesetPath:
 		return routeMonitorChangeset, monitorKey
 	case broadcastsPath:
-		return routeBroadcasts, Key{}
-	}
-	if rt, k := feedRoute(rest); rt != routeNone {
-		return rt, k
-	}
-	if rt, k, _ := replicationRoute(rest); rt != routeNone {
-		return rt, k
+		return routeBroadcasts, kinto.Key{}
 	}
 	rest, ok = strings.CutPrefix(rest, "/buckets/")
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	rest, ok = strings.CutSuffix(rest, "/changeset")
 	if !ok {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
 	bid, cid, ok := strings.Cut(rest, "/collections/")
 	if !ok || bid == "" || cid == "" || strings.Contains(bid, "/") || strings.Contains(cid, "/") {
-		return routeNone, Key{}
+		return routeNone, kinto.Key{}
 	}
-	return routeChangeset, Key{Bucket: bid, Collection: cid}
+	return routeChangeset, kinto.Key{Bucket: bid, Collection: cid}
 }
 
-// Serve answers r if it is for one of the endpoints and reports whether
-// it did; other requests (and CORS preflights, which the store answers)
-// are left untouched for the next handler, as is everything once the
-// store's end of service passed.
+// Serve answers r if it is for one of the endpoints, or one of the
+// feeds', and reports whether it did; other requests (and CORS
+// preflights, which the store answers) are left untouched for the next
+// handler, as is everything once the store's end of service passed.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := h.cfg.route(r.URL.Path)
-	if rt == routeNone || r.Method == http.MethodOptions || !handlesReplication(rt, r.Method) || h.access.EndOfService() {
+	if rt == routeNone {
+		return h.feeds.Serve(w, r)
+	}
+	if r.Method == http.MethodOptions || h.access.EndOfService() {
 		return false
-	}
-	if rt > routeReplicate {
-		return h.serveReplication(w, r, rt, k)
-	}
-	if rt >= routeFeed {
-		return h.serveFeedRoute(w, r, rt, k)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
@@ -129,7 +116,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 		h.sendError(w, r, kinto.ExposeDefault, err)
 		return true
 	}
-	ps := parseParams(r.URL.RawQuery)
+	ps := kinto.ParseParams(r.URL.RawQuery)
 	switch rt {
 	case routeMonitorRecords:
 		h.serveRecords(w, r, ps)
@@ -145,19 +132,16 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 
 // Handles reports whether a handler of c answers r.
 func (c Config) Handles(r *http.Request) bool {
-	rt, _ := c.route(r.URL.Path)
-	if (rt == routeFeedDB || rt == routeMonitorFeedDB) && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
+	if rt, _ := c.route(r.URL.Path); rt != routeNone {
+		return r.Method != http.MethodOptions
 	}
-	return rt != routeNone && r.Method != http.MethodOptions && handlesReplication(rt, r.Method)
+	return feeds.Handles(c.Prefix, r)
 }
 
 // Shutdown ends the live feeds cleanly (continuous gets its last_seq
 // line), for a config reload or a server shutdown, which wait for the
 // requests in flight.
-func (h *Handler) Shutdown() {
-	h.stopOnce.Do(func() { close(h.stop) })
-}
+func (h *Handler) Shutdown() { h.feeds.Shutdown() }
 
 // nowMillis is the handler's clock in epoch milliseconds.
 func (h *Handler) nowMillis() int64 { return h.now().UnixMilli() }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // TestChangesEntryID checks the reference's two hard-coded entry ids
@@ -82,8 +83,8 @@ func TestMonitorChangesetEntries(t *testing.T) {
 // must not miss a change whose event arrives after a newer one (or whose
 // collection's clock lags another's).
 func TestMonitorSinceLateEvents(t *testing.T) {
-	a, b := Key{Bucket: "b", Collection: "a"}, Key{Bucket: "b", Collection: "b"}
-	src := &fakeSource{timestamps: map[Key]int64{a: 50}}
+	a, b := kinto.Key{Bucket: "b", Collection: "a"}, kinto.Key{Bucket: "b", Collection: "b"}
+	src := &fakeSource{timestamps: map[kinto.Key]int64{a: 50}}
 	state, err := NewState(src, 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -125,9 +126,9 @@ func TestBroadcastPreviewIgnored(t *testing.T) {
 	src := &fakeSource{}
 	state, _ := NewState(src, 0, nil)
 	h, _ := NewHandler(monitored(DefaultConfig(), "/buckets/main", "/buckets/main-preview"), state, publicAccess{}, nil)
-	src.deliver(src.commit(Key{Bucket: "main-preview", Collection: "cid"}, 3000))
-	src.deliver(src.commit(Key{Bucket: "main", Collection: "cid-preview"}, 2000))
-	src.deliver(src.commit(Key{Bucket: "main", Collection: "cid"}, 1000))
+	src.deliver(src.commit(kinto.Key{Bucket: "main-preview", Collection: "cid"}, 3000))
+	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid-preview"}, 2000))
+	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid"}, 1000))
 	w := httptest.NewRecorder()
 	h.Serve(w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
 	expect(t, w, 200, `{"broadcasts":{"remote-settings/monitor_changes":"\"1000\""},"code":200}`)
@@ -136,12 +137,12 @@ func TestBroadcastPreviewIgnored(t *testing.T) {
 // countingSource counts changeset reads, and among them the reads of
 // changes since a timestamp.
 type countingSource struct {
-	Source
+	kinto.Source
 	reads, deltas atomic.Int64
 	gate          chan struct{}
 }
 
-func (s *countingSource) Changeset(ctx context.Context, k Key, since int64, limit int) (*Changeset, error) {
+func (s *countingSource) Changeset(ctx context.Context, k kinto.Key, since int64, limit int) (*kinto.Changeset, error) {
 	s.reads.Add(1)
 	if since > 0 && since < 1<<62 {
 		s.deltas.Add(1)
@@ -240,9 +241,9 @@ func TestChangesetRoutes(t *testing.T) {
 }
 
 // failingSource fails every changeset read.
-type failingSource struct{ Source }
+type failingSource struct{ kinto.Source }
 
-func (failingSource) Changeset(context.Context, Key, int64, int) (*Changeset, error) {
+func (failingSource) Changeset(context.Context, kinto.Key, int64, int) (*kinto.Changeset, error) {
 	return nil, errors.New("disk on fire")
 }
 
@@ -281,7 +282,7 @@ func TestChangesetMergeIsExact(t *testing.T) {
 	f.h, _ = NewHandler(DefaultConfig(), state, docstore.ChangeAccess{Handler: f.api}, nil)
 	f.ok("PUT", "/v1/buckets/main", "{}")
 	f.ok("PUT", "/v1/buckets/main/collections/a", "{}")
-	k := Key{Bucket: "main", Collection: "a"}
+	k := kinto.Key{Bucket: "main", Collection: "a"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	records := "/v1/buckets/main/collections/a/records/"
 	for i := range 600 {

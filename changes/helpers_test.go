@@ -14,6 +14,7 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/kinto"
 )
 
 // fixture is the changes endpoints in front of a docstore on the memory
@@ -89,10 +90,10 @@ func expect(t testing.TB, w *httptest.ResponseRecorder, status int, body string)
 // order.
 type fakeSource struct {
 	mu         sync.Mutex
-	timestamps map[Key]int64
+	timestamps map[kinto.Key]int64
 	// records are each collection's changes, oldest first (addRecord).
-	records map[Key][]fakeRecord
-	subs    []func(Event)
+	records map[kinto.Key][]fakeRecord
+	subs    []func(kinto.Event)
 }
 
 // fakeRecord is one change a fakeSource serves.
@@ -101,31 +102,31 @@ type fakeRecord struct {
 	data json.RawMessage
 }
 
-func (s *fakeSource) Timestamps(context.Context) (map[Key]int64, error) {
+func (s *fakeSource) Timestamps(context.Context) (map[kinto.Key]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[Key]int64{}
+	out := map[kinto.Key]int64{}
 	for k, v := range s.timestamps {
 		out[k] = v
 	}
 	return out, nil
 }
 
-func (s *fakeSource) Changeset(_ context.Context, k Key, _ int64, _ int) (*Changeset, error) {
+func (s *fakeSource) Changeset(_ context.Context, k kinto.Key, _ int64, _ int) (*kinto.Changeset, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ts, ok := s.timestamps[k]
 	if !ok {
-		return &Changeset{}, nil
+		return &kinto.Changeset{}, nil
 	}
-	return &Changeset{Metadata: []byte(`{"id":"` + k.Collection + `","last_modified":1}`), MetadataTimestamp: 1, Timestamp: ts}, nil
+	return &kinto.Changeset{Metadata: []byte(`{"id":"` + k.Collection + `","last_modified":1}`), MetadataTimestamp: 1, Timestamp: ts}, nil
 }
 
-func (s *fakeSource) ReadChanges(_ context.Context, k Key, q ChangesQuery) (*ChangesPage, error) {
+func (s *fakeSource) ReadChanges(_ context.Context, k kinto.Key, q kinto.ChangesQuery) (*kinto.ChangesPage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ts, ok := s.timestamps[k]
-	page := &ChangesPage{Exists: ok, Timestamp: ts}
+	page := &kinto.ChangesPage{Exists: ok, Timestamp: ts}
 	recs := slices.Clone(s.records[k])
 	if q.Descending {
 		slices.Reverse(recs)
@@ -145,7 +146,7 @@ func (s *fakeSource) ReadChanges(_ context.Context, k Key, q ChangesQuery) (*Cha
 // addRecord commits a record (or, deleted, a tombstone) at lm, which must
 // be newer than the collection's other records, without telling
 // subscribers yet.
-func (s *fakeSource) addRecord(k Key, id string, lm int64, deleted bool) Event {
+func (s *fakeSource) addRecord(k kinto.Key, id string, lm int64, deleted bool) kinto.Event {
 	data := fmt.Sprintf(`{"id":%q,"last_modified":%d}`, id, lm)
 	if deleted {
 		data = fmt.Sprintf(`{"id":%q,"last_modified":%d,"deleted":true}`, id, lm)
@@ -154,14 +155,14 @@ func (s *fakeSource) addRecord(k Key, id string, lm int64, deleted bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.records == nil {
-		s.records = map[Key][]fakeRecord{}
+		s.records = map[kinto.Key][]fakeRecord{}
 	}
 	recs := slices.DeleteFunc(s.records[k], func(r fakeRecord) bool { return strings.Contains(string(r.data), fmt.Sprintf(`"id":%q,`, id)) })
 	s.records[k] = append(recs, fakeRecord{lm: lm, data: json.RawMessage(data)})
 	return ev
 }
 
-func (s *fakeSource) Subscribe(fn func(Event)) func() {
+func (s *fakeSource) Subscribe(fn func(kinto.Event)) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.subs = append(s.subs, fn)
@@ -169,18 +170,18 @@ func (s *fakeSource) Subscribe(fn func(Event)) func() {
 }
 
 // commit stores a records timestamp without telling subscribers yet.
-func (s *fakeSource) commit(k Key, ts int64) Event {
+func (s *fakeSource) commit(k kinto.Key, ts int64) kinto.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.timestamps == nil {
-		s.timestamps = map[Key]int64{}
+		s.timestamps = map[kinto.Key]int64{}
 	}
 	s.timestamps[k] = ts
-	return Event{Kind: KindRecord, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts}
+	return kinto.Event{Kind: kinto.KindRecord, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts}
 }
 
 // deliver tells subscribers about an event.
-func (s *fakeSource) deliver(ev Event) {
+func (s *fakeSource) deliver(ev kinto.Event) {
 	s.mu.Lock()
 	subs := s.subs
 	s.mu.Unlock()
@@ -192,7 +193,7 @@ func (s *fakeSource) deliver(ev Event) {
 // publicAccess lets everyone read and adds no header.
 type publicAccess struct{}
 
-func (publicAccess) CanRead(*http.Request, Key) error         { return nil }
+func (publicAccess) CanRead(*http.Request, kinto.Key) error   { return nil }
 func (publicAccess) Decorate(*http.Request, int, http.Header) {}
 func (publicAccess) EndOfService() bool                       { return false }
 func (publicAccess) Anonymous(r *http.Request) bool           { return r.Header.Get("Authorization") == "" }

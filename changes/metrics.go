@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/changegate/changegate/feeds"
 )
 
 // The package's Prometheus metrics. They are process-wide (a config
 // reload keeps counting) and carry no bucket or collection labels, so
-// their number is fixed; the feed type is one of four.
+// their number is fixed.
 //
 // Hooks in the serving code are one-line calls to the functions below.
 var (
@@ -18,49 +20,11 @@ var (
 		Help:    "Time to read and render a changeset that was not in the cache.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 	})
-	feedRows  = newFeedCounter("rows_sent_total", "Rows (changes) rendered into _changes feeds, by feed type; an answer shared by parked longpolls woken by one event counts once.")
-	feedBytes = newFeedCounter("bytes_sent_total", "Bytes of _changes feed bodies written to clients, by feed type.")
-	feedGone  = newFeedCounter("disconnects_total", "_changes feeds whose client went away before the feed ended, by feed type.")
-	feedsOpen = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: "changegate", Subsystem: "feeds", Name: "open",
-		Help: "_changes feeds being served on a request, by feed type (parked longpolls are in changegate_feeds_parked_longpolls).",
-	}, []string{"type"})
 )
-
-// feedCounter is a counter by feed type, resolved once per type.
-type feedCounter struct {
-	vec  *prometheus.CounterVec
-	each map[string]prometheus.Counter
-}
-
-func newFeedCounter(name, help string) feedCounter {
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "changegate", Subsystem: "feeds", Name: name, Help: help,
-	}, []string{"type"})
-	c := feedCounter{vec: vec, each: map[string]prometheus.Counter{}}
-	for _, t := range []string{feedNormal, feedLongpoll, feedContinuous, feedEventSource} {
-		c.each[t] = vec.WithLabelValues(t)
-	}
-	return c
-}
-
-func (c feedCounter) add(feedType string, n int) {
-	if m := c.each[feedType]; m != nil && n > 0 {
-		m.Add(float64(n))
-	}
-}
 
 // observeChangesetBuild times a changeset read from storage:
 // defer observeChangesetBuild(time.Now()).
 func observeChangesetBuild(start time.Time) { changesetBuild.Observe(time.Since(start).Seconds()) }
-
-// feedOpened counts a feed served on its request; the function returned
-// uncounts it.
-func feedOpened(feedType string) func() {
-	g := feedsOpen.WithLabelValues(feedType)
-	g.Inc()
-	return g.Dec
-}
 
 // liveStates are the States open in the process, for the metrics read at
 // scrape time (cache counters, monitor size).
@@ -81,12 +45,10 @@ var (
 		"Bytes held by the cache of rendered changesets.", nil, nil)
 	descMonitor = prometheus.NewDesc("changegate_changes_monitor_collections",
 		"Collections listed by the monitor/changes endpoints.", nil, nil)
-	descParked = prometheus.NewDesc("changegate_feeds_parked_longpolls",
-		"Idle longpoll feeds waiting off their request goroutine.", nil, nil)
 )
 
 func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheMisses, descCacheBytes, descMonitor, descParked} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheMisses, descCacheBytes, descMonitor} {
 		ch <- d
 	}
 }
@@ -106,7 +68,6 @@ func (stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(misses))
 	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(bytes))
 	ch <- prometheus.MustNewConstMetric(descMonitor, prometheus.GaugeValue, float64(monitor))
-	ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(parking.count()))
 }
 
 // monitorSize is the number of entries of the state's monitor views as
@@ -123,26 +84,8 @@ func (s *State) monitorSize() int {
 	return n
 }
 
-// count is the number of parked feeds.
-func (r *parkRegistry) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, s := range r.sets {
-		n += len(s.feeds)
-	}
-	return n
-}
-
-// Collectors returns the package's metrics, for the server's registry.
+// Collectors returns the package's metrics and the feeds', for the
+// server's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{changesetBuild, feedRows.vec, feedBytes.vec, feedGone.vec, feedsOpen, stateCollector{}}
-}
-
-// countSent counts the buffer just written, unless it went into a parked
-// feed's buffer (counted when written to the connection).
-func (fw *feedWriter) countSent() {
-	if _, buffered := fw.w.(*feedBuffer); !buffered && fw.err == nil {
-		feedBytes.add(fw.feed, len(fw.buf))
-	}
+	return append([]prometheus.Collector{changesetBuild, stateCollector{}}, feeds.Collectors()...)
 }

@@ -14,7 +14,7 @@ const monitorMetadataHead = `{"metadata":{"bucket":"monitor"},"timestamp":`
 // /buckets/monitor/collections/changes/changeset: public, validated like
 // any changeset, then the quoted-_expected redirect, the stale-_expected
 // 204 and the old-_since redirect, in the reference's order.
-func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, ps params) {
+func (h *Handler) serveMonitorChangeset(w http.ResponseWriter, r *http.Request, ps kinto.Params) {
 	q, err := parseChangesetQuery(ps)
 	if err != nil {
 		h.sendError(w, r, kinto.ExposeDefault, err)

@@ -22,7 +22,7 @@ var entryFields = []string{"host", "bucket", "collection"}
 // the legacy endpoint (Firefox < 88): a Kinto list over the monitor
 // entries, public, where a matching If-None-Match gets 200 and an empty
 // list instead of a 304 (CDNs do not cache 304s).
-func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params) {
+func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps kinto.Params) {
 	expose := kinto.ExposePluralRead
 	if r.Method == http.MethodHead {
 		expose = kinto.ExposePluralHead
@@ -36,7 +36,7 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request, ps params
 		h.sendError(w, r, expose, err)
 		return
 	}
-	q, err := h.parseListQuery(ps.values())
+	q, err := h.parseListQuery(ps.Values())
 	if err != nil {
 		h.sendError(w, r, expose, err)
 		return
@@ -97,13 +97,13 @@ func (h *Handler) parseListQuery(values url.Values) (*query.Query, error) {
 // order. A _since that this view served as its timestamp also lists the
 // entries changed since that answer (see sinceVersion) that match the
 // rest of the query.
-func (h *Handler) listEntries(view *monitorRender, q *query.Query, ps params) ([]int, error) {
+func (h *Handler) listEntries(view *monitorRender, q *query.Query, ps kinto.Params) ([]int, error) {
 	extra := func(int) bool { return false }
 	rest := q
 	if since, ok := monitorSince(ps); ok {
 		if version, ok := h.view.sinceVersion(since); ok && view.suffixChanged[view.newer(since)] > version {
 			var err error
-			if rest, err = h.parseListQuery(ps.without("_since").values()); err != nil {
+			if rest, err = h.parseListQuery(ps.Without("_since").Values()); err != nil {
 				return nil, err
 			}
 			extra = func(i int) bool { return view.entries[i].Changed > version }
@@ -153,7 +153,7 @@ func (h *Handler) sendList(w http.ResponseWriter, r *http.Request, view *monitor
 // nextPage is the URL of the next page: the same query with _limit and a
 // continuation token after last.
 func (h *Handler) nextPage(r *http.Request, q *query.Query, last map[string]any, offset int) string {
-	values := parseParams(r.URL.RawQuery).values()
+	values := kinto.ParseParams(r.URL.RawQuery).Values()
 	values.Set("_limit", strconv.Itoa(q.Limit))
 	values.Set("_token", q.NextPageToken(last, offset))
 	return requestOrigin(r) + h.cfg.Prefix + monitorRecordsPath + "?" + values.Encode()
@@ -164,8 +164,8 @@ func etag(ts int64) string { return `"` + strconv.FormatInt(ts, 10) + `"` }
 
 // monitorSince reads a plain or quoted integer _since, for the rule of
 // listEntries.
-func monitorSince(ps params) (int64, bool) {
-	v, ok := ps.get("_since")
+func monitorSince(ps kinto.Params) (int64, bool) {
+	v, ok := ps.Get("_since")
 	if !ok {
 		return 0, false
 	}

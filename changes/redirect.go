@@ -14,8 +14,8 @@ import (
 
 // rawInt is the reference's int(value.strip('"')) on a raw parameter
 // (its last value), before any validation.
-func rawInt(ps params, name, fallback string) (*big.Int, bool) {
-	v, ok := ps.get(name)
+func rawInt(ps kinto.Params, name, fallback string) (*big.Int, bool) {
+	v, ok := ps.Get(name)
 	if !ok {
 		v = fallback
 	}
@@ -25,7 +25,7 @@ func rawInt(ps params, name, fallback string) (*big.Int, bool) {
 // staleExpected answers 204 when 0 < _expected < _since: the client asks
 // to go back in time (_handle_stale_expected; it was a 400 until the
 // reference switched to a 204 that CDNs cache).
-func (h *Handler) staleExpected(w http.ResponseWriter, r *http.Request, ps params, expose string) bool {
+func (h *Handler) staleExpected(w http.ResponseWriter, r *http.Request, ps kinto.Params, expose string) bool {
 	since, ok := rawInt(ps, "_since", "")
 	if !ok {
 		return false
@@ -41,7 +41,7 @@ func (h *Handler) staleExpected(w http.ResponseWriter, r *http.Request, ps param
 
 // oldSince redirects a _since older than since_max_age_days to the same
 // URL without it (_handle_old_since_redirect).
-func (h *Handler) oldSince(w http.ResponseWriter, r *http.Request, ps params, path, expose string) bool {
+func (h *Handler) oldSince(w http.ResponseWriter, r *http.Request, ps kinto.Params, path, expose string) bool {
 	if h.cfg.SinceMaxAgeDays < 0 {
 		return false
 	}
@@ -54,19 +54,19 @@ func (h *Handler) oldSince(w http.ResponseWriter, r *http.Request, ps params, pa
 		return false
 	}
 	h.setRedirectTTL(w.Header())
-	h.redirect(w, r, path, ps.without("_since"), expose)
+	h.redirect(w, r, path, ps.Without("_since"), expose)
 	return true
 }
 
 // quotedExpected redirects a monitor changeset whose _expected has
 // quotes to the unquoted URL (_handle_quoted_expected_redirect), without
 // cache headers.
-func (h *Handler) quotedExpected(w http.ResponseWriter, r *http.Request, ps params, expected string) bool {
+func (h *Handler) quotedExpected(w http.ResponseWriter, r *http.Request, ps kinto.Params, expected string) bool {
 	unquoted := strings.ReplaceAll(expected, `"`, "")
 	if unquoted == expected {
 		return false
 	}
-	h.redirect(w, r, monitorChangesetPath, ps.with("_expected", unquoted), kinto.ExposeDefault)
+	h.redirect(w, r, monitorChangesetPath, ps.With("_expected", unquoted), kinto.ExposeDefault)
 	return true
 }
 
@@ -80,10 +80,10 @@ func (h *Handler) setRedirectTTL(hd http.Header) {
 
 // redirect answers 307 to path with the query ps, on the configured
 // redirect host, with Pyramid's HTML body.
-func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, ps params, expose string) {
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string, ps kinto.Params, expose string) {
 	location := h.cfg.redirectOrigin() + h.cfg.Prefix + path
 	if len(ps) > 0 {
-		location += "?" + ps.encode()
+		location += "?" + ps.Encode()
 	}
 	ct, body := kinto.RedirectBody(r.Header.Get("Accept"), location)
 	w.Header().Set("Location", location)

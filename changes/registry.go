@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Registry holds, in memory, every collection's records timestamp and
@@ -21,7 +23,7 @@ import (
 // deletion happened while they ran.
 type Registry struct {
 	mu      sync.RWMutex
-	entries map[Key]*registryEntry
+	entries map[kinto.Key]*registryEntry
 	// seq counts every change applied; an entry keeps the seq of its
 	// last change.
 	seq uint64
@@ -44,27 +46,27 @@ type registryEntry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{entries: map[Key]*registryEntry{}}
+	return &Registry{entries: map[kinto.Key]*registryEntry{}}
 }
 
 // Apply records one event. fresh reports a records timestamp given to a
 // collection that had none, which the caller should verify against
 // storage (with Learn or Forget and the stamp returned).
-func (g *Registry) Apply(ev Event) (fresh bool, st Stamp) {
+func (g *Registry) Apply(ev kinto.Event) (fresh bool, st Stamp) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.seq++
-	k := Key{Bucket: ev.Bucket, Collection: ev.Collection}
+	k := kinto.Key{Bucket: ev.Bucket, Collection: ev.Collection}
 	switch {
-	case ev.Kind == KindBucket && ev.Deleted:
+	case ev.Kind == kinto.KindBucket && ev.Deleted:
 		g.dropBucket(ev.Bucket)
-	case ev.Kind == KindCollection && ev.Deleted:
+	case ev.Kind == kinto.KindCollection && ev.Deleted:
 		g.drop(k)
-	case ev.Kind == KindCollection:
+	case ev.Kind == kinto.KindCollection:
 		e := g.entry(k)
 		e.seq = g.seq
 		e.meta = max(e.meta, ev.Timestamp)
-	case ev.Kind == KindRecord:
+	case ev.Kind == kinto.KindRecord:
 		e := g.entry(k)
 		e.seq = g.seq
 		fresh = e.records == 0
@@ -75,7 +77,7 @@ func (g *Registry) Apply(ev Event) (fresh bool, st Stamp) {
 }
 
 // entry returns k's entry, creating it; g.mu is held.
-func (g *Registry) entry(k Key) *registryEntry {
+func (g *Registry) entry(k kinto.Key) *registryEntry {
 	e := g.entries[k]
 	if e == nil {
 		e = &registryEntry{}
@@ -93,7 +95,7 @@ func (g *Registry) grow(e *registryEntry, ts int64) {
 }
 
 // drop removes a collection; g.mu is held.
-func (g *Registry) drop(k Key) {
+func (g *Registry) drop(k kinto.Key) {
 	g.deletions++
 	if e := g.entries[k]; e != nil {
 		delete(g.entries, k)
@@ -120,7 +122,7 @@ func (g *Registry) dropBucket(bucket string) {
 
 // Lookup returns a collection's records and metadata timestamps (0 when
 // unknown).
-func (g *Registry) Lookup(k Key) (records, meta int64) {
+func (g *Registry) Lookup(k kinto.Key) (records, meta int64) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if e := g.entries[k]; e != nil {
@@ -138,7 +140,7 @@ type Stamp struct {
 }
 
 // Stamp returns k's current stamp.
-func (g *Registry) Stamp(k Key) Stamp {
+func (g *Registry) Stamp(k kinto.Key) Stamp {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	st := Stamp{deletions: g.deletions}
@@ -149,7 +151,7 @@ func (g *Registry) Stamp(k Key) Stamp {
 }
 
 // unchanged reports whether k is as st saw it; g.mu is held.
-func (g *Registry) unchanged(k Key, st Stamp) bool {
+func (g *Registry) unchanged(k kinto.Key, st Stamp) bool {
 	if g.deletions != st.deletions {
 		return false
 	}
@@ -162,7 +164,7 @@ func (g *Registry) unchanged(k Key, st Stamp) bool {
 
 // Learn applies the timestamps a storage read returned for k, unless k
 // changed (or anything was deleted) since st.
-func (g *Registry) Learn(k Key, st Stamp, records, meta int64) {
+func (g *Registry) Learn(k kinto.Key, st Stamp, records, meta int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.unchanged(k, st) {
@@ -175,7 +177,7 @@ func (g *Registry) Learn(k Key, st Stamp, records, meta int64) {
 
 // Forget removes k when storage says it does not exist and nothing
 // changed since st.
-func (g *Registry) Forget(k Key, st Stamp) {
+func (g *Registry) Forget(k kinto.Key, st Stamp) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.unchanged(k, st) {
@@ -193,7 +195,7 @@ func (g *Registry) DeletionStamp() Stamp {
 // Load merges every collection's records timestamp, read from storage
 // after st was taken. It refuses (false) when something was deleted
 // meanwhile: the read may hold what is gone.
-func (g *Registry) Load(all map[Key]int64, st Stamp) bool {
+func (g *Registry) Load(all map[kinto.Key]int64, st Stamp) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.deletions != st.deletions {
@@ -217,7 +219,7 @@ type Snapshot struct {
 
 // SnapshotEntry is one collection in a snapshot.
 type SnapshotEntry struct {
-	Key
+	kinto.Key
 	// Timestamp is the records timestamp.
 	Timestamp int64
 	// Changed is the registry version at which Timestamp was reached.

@@ -2,10 +2,12 @@ package changes
 
 import (
 	"testing"
+
+	"github.com/changegate/changegate/kinto"
 )
 
-func rec(b, c string, ts int64) Event {
-	return Event{Kind: KindRecord, Bucket: b, Collection: c, Timestamp: ts}
+func rec(b, c string, ts int64) kinto.Event {
+	return kinto.Event{Kind: kinto.KindRecord, Bucket: b, Collection: c, Timestamp: ts}
 }
 
 func snapshotOf(g *Registry) []SnapshotEntry {
@@ -20,7 +22,7 @@ func snapshotOf(g *Registry) []SnapshotEntry {
 
 func TestChangesRegistryTimestamps(t *testing.T) {
 	g := NewRegistry()
-	a, b := Key{Bucket: "main", Collection: "a"}, Key{Bucket: "main", Collection: "b"}
+	a, b := kinto.Key{Bucket: "main", Collection: "a"}, kinto.Key{Bucket: "main", Collection: "b"}
 	if fresh, _ := g.Apply(rec("main", "a", 10)); !fresh {
 		t.Fatal("first records timestamp not reported fresh")
 	}
@@ -30,8 +32,8 @@ func TestChangesRegistryTimestamps(t *testing.T) {
 	if fresh, _ := g.Apply(rec("main", "a", 25)); fresh {
 		t.Fatal("known collection reported fresh")
 	}
-	g.Apply(Event{Kind: KindCollection, Bucket: "main", Collection: "a", Timestamp: 5})
-	g.Apply(Event{Kind: "group", Bucket: "main", Timestamp: 99})
+	g.Apply(kinto.Event{Kind: kinto.KindCollection, Bucket: "main", Collection: "a", Timestamp: 5})
+	g.Apply(kinto.Event{Kind: "group", Bucket: "main", Timestamp: 99})
 	if r, m := g.Lookup(a); r != 30 || m != 5 {
 		t.Fatalf("a = %d/%d, want 30/5", r, m)
 	}
@@ -40,13 +42,13 @@ func TestChangesRegistryTimestamps(t *testing.T) {
 		t.Fatalf("snapshot %v, want %v", got, want)
 	}
 	v := g.Version()
-	g.Apply(Event{Kind: KindCollection, Bucket: "main", Collection: "b", Deleted: true})
+	g.Apply(kinto.Event{Kind: kinto.KindCollection, Bucket: "main", Collection: "b", Deleted: true})
 	if g.Version() == v || len(snapshotOf(g)) != 1 {
 		t.Fatalf("collection deletion not visible: %v", snapshotOf(g))
 	}
 	g.Apply(rec("other", "x", 40))
-	g.Apply(Event{Kind: KindBucket, Bucket: "main", Deleted: true})
-	if got := snapshotOf(g); len(got) != 1 || got[0].Key != (Key{Bucket: "other", Collection: "x"}) {
+	g.Apply(kinto.Event{Kind: kinto.KindBucket, Bucket: "main", Deleted: true})
+	if got := snapshotOf(g); len(got) != 1 || got[0].Key != (kinto.Key{Bucket: "other", Collection: "x"}) {
 		t.Fatalf("after bucket deletion: %v", got)
 	}
 }
@@ -57,9 +59,9 @@ func TestChangesRegistryTimestamps(t *testing.T) {
 // something happened to the collection meanwhile.
 func TestChangesRegistryLateEventAfterDeletion(t *testing.T) {
 	g := NewRegistry()
-	k := Key{Bucket: "main", Collection: "a"}
+	k := kinto.Key{Bucket: "main", Collection: "a"}
 	g.Apply(rec("main", "a", 10))
-	g.Apply(Event{Kind: KindCollection, Bucket: "main", Collection: "a", Deleted: true})
+	g.Apply(kinto.Event{Kind: kinto.KindCollection, Bucket: "main", Collection: "a", Deleted: true})
 	fresh, st := g.Apply(rec("main", "a", 11))
 	if !fresh {
 		t.Fatal("resurrected collection not reported fresh")
@@ -80,7 +82,7 @@ func TestChangesRegistryLateEventAfterDeletion(t *testing.T) {
 
 func TestChangesRegistryLearnAndLoad(t *testing.T) {
 	g := NewRegistry()
-	k := Key{Bucket: "main", Collection: "a"}
+	k := kinto.Key{Bucket: "main", Collection: "a"}
 	st := g.Stamp(k)
 	g.Learn(k, st, 10, 5)
 	if r, m := g.Lookup(k); r != 10 || m != 5 {
@@ -88,18 +90,18 @@ func TestChangesRegistryLearnAndLoad(t *testing.T) {
 	}
 	// A change during the read: what the read saw is discarded.
 	st = g.Stamp(k)
-	g.Apply(Event{Kind: KindCollection, Bucket: "main", Collection: "a", Timestamp: 7})
+	g.Apply(kinto.Event{Kind: kinto.KindCollection, Bucket: "main", Collection: "a", Timestamp: 7})
 	g.Learn(k, st, 10, 6)
 	if _, m := g.Lookup(k); m != 7 {
 		t.Fatalf("stale learn applied: meta %d", m)
 	}
 	// A deletion during a load refuses it.
 	st = g.DeletionStamp()
-	g.Apply(Event{Kind: KindBucket, Bucket: "x", Deleted: true})
-	if g.Load(map[Key]int64{{Bucket: "x", Collection: "y"}: 3}, st) {
+	g.Apply(kinto.Event{Kind: kinto.KindBucket, Bucket: "x", Deleted: true})
+	if g.Load(map[kinto.Key]int64{{Bucket: "x", Collection: "y"}: 3}, st) {
 		t.Fatal("load accepted across a deletion")
 	}
-	if !g.Load(map[Key]int64{{Bucket: "x", Collection: "y"}: 3, k: 1}, g.DeletionStamp()) {
+	if !g.Load(map[kinto.Key]int64{{Bucket: "x", Collection: "y"}: 3, k: 1}, g.DeletionStamp()) {
 		t.Fatal("load refused")
 	}
 	if r, _ := g.Lookup(k); r != 10 {

@@ -1,9 +1,7 @@
 package changes
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/changegate/changegate/kinto"
 )
@@ -14,49 +12,17 @@ func errBackend() *kinto.Error { return kinto.Backend() }
 // errNotFound is Kinto's 404 for a collection that does not exist.
 func errNotFound() *kinto.Error { return kinto.UnknownPath() }
 
-// send writes a response: the store's common headers, Content-Type and
-// Content-Length for a body, then the body unless the method is HEAD.
-// The body may come in several parts (a cached prefix and its ends). An
-// empty expose sends no Access-Control-Expose-Headers.
+// send writes a response with the store's headers (kinto.Send).
 func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, expose string, parts ...[]byte) {
-	hd := w.Header()
-	hd.Set("Access-Control-Expose-Headers", expose)
-	kinto.SetSecurityHeaders(hd)
-	if len(parts) > 0 {
-		n := 0
-		for _, p := range parts {
-			n += len(p)
-		}
-		if hd.Get("Content-Type") == "" {
-			hd.Set("Content-Type", "application/json")
-		}
-		hd.Set("Content-Length", strconv.Itoa(n))
-	}
-	h.access.Decorate(r, status, hd)
-	if expose == "" {
-		hd.Del("Access-Control-Expose-Headers")
-	}
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	for _, p := range parts {
-		if _, err := w.Write(p); err != nil {
-			return
-		}
-	}
+	kinto.Send(w, r, h.access, status, expose, parts...)
 }
 
 // sendError answers a Kinto error, or Kinto's 503 for any other failure
 // (logged).
 func (h *Handler) sendError(w http.ResponseWriter, r *http.Request, expose string, err error) {
-	var ke *kinto.Error
-	if !errors.As(err, &ke) {
+	if !kinto.SendError(w, r, h.access, expose, err) {
 		h.logger.Error("serving changes", "method", r.Method, "path", r.URL.Path, "error", err)
-		ke = errBackend()
 	}
-	ke.CopyHeaderTo(w.Header())
-	h.send(w, r, ke.Code, expose, ke.Body())
 }
 
 // methodNotAllowed answers 405 as the reference does for these

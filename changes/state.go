@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/changegate/changegate/cache"
+	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/kinto"
 )
 
 // DefaultCacheBytes bounds the cache of rendered changesets.
@@ -21,11 +23,13 @@ const loadAttempts = 10
 
 // State is what the endpoints over one store share, across config
 // reloads: the registry kept current by the store's events, the cache of
-// rendered changesets, the monitor views and the broadcast debounce. It
-// also fans the events out to other listeners (change feeds), so that one
-// store has one subscription.
+// rendered changesets, the monitor views, the broadcast debounce and the
+// hub of the store's feeds. Its one subscription to the store applies
+// each event to the registry, then wakes the feeds that wait for it
+// (package feeds), so that a feed woken reads a registry that has the
+// event.
 type State struct {
-	source   Source
+	source   kinto.Source
 	registry *Registry
 	cache    *cache.LRU[changesetKey, *renderedChangeset]
 	flights  singleflight.Group
@@ -38,10 +42,8 @@ type State struct {
 	mu sync.Mutex
 	// lastFull names, per collection and limit, the last full changeset
 	// rendered (see mergeChangeset); the cache holds it, or it is gone.
-	lastFull  map[fullKey]changesetKey
-	views     map[viewKey]*monitorView
-	listeners map[int]func(Event)
-	nextID    int
+	lastFull map[fullKey]changesetKey
+	views    map[viewKey]*monitorView
 
 	broadcast broadcastState
 
@@ -49,14 +51,13 @@ type State struct {
 	// collection (Registry.permissionEvent).
 	permGen atomic.Uint64
 
-	// hub fans events out to the _changes feeds (feed_hub.go).
-	hubOnce sync.Once
-	hub     *feedHub
+	// hub wakes the feeds of the store's collections and monitor.
+	hub *feeds.Hub
 }
 
 // NewState subscribes to src and loads every collection's records
 // timestamp. Close releases it.
-func NewState(src Source, cacheBytes int64, logger *slog.Logger) (*State, error) {
+func NewState(src kinto.Source, cacheBytes int64, logger *slog.Logger) (*State, error) {
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
@@ -64,13 +65,13 @@ func NewState(src Source, cacheBytes int64, logger *slog.Logger) (*State, error)
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &State{
-		source:    src,
-		registry:  NewRegistry(),
-		cache:     cache.NewLRU[changesetKey](cacheBytes, (*renderedChangeset).size),
-		logger:    logger,
-		lastFull:  map[fullKey]changesetKey{},
-		views:     map[viewKey]*monitorView{},
-		listeners: map[int]func(Event){},
+		source:   src,
+		registry: NewRegistry(),
+		cache:    cache.NewLRU[changesetKey](cacheBytes, (*renderedChangeset).size),
+		logger:   logger,
+		lastFull: map[fullKey]changesetKey{},
+		views:    map[viewKey]*monitorView{},
+		hub:      feeds.NewHub(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// Subscribe before loading: an event that lands during the load is
@@ -100,29 +101,23 @@ func (s *State) load() error {
 	return fmt.Errorf("loading collection timestamps: collections kept being deleted during %d attempts", loadAttempts)
 }
 
-// apply is the source subscription: it must not block.
-func (s *State) apply(ev Event) {
+// apply is the source subscription, called by the writer before its
+// write is acknowledged: it must not block. The registry has the event
+// before the feeds wake, and both before the writer goes on.
+func (s *State) apply(ev kinto.Event) {
 	if s.registry.permissionEvent(ev) {
 		s.permGen.Add(1)
 	}
 	if fresh, st := s.registry.Apply(ev); fresh {
-		go s.verify(Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
+		go s.verify(kinto.Key{Bucket: ev.Bucket, Collection: ev.Collection}, st)
 	}
-	s.mu.Lock()
-	listeners := make([]func(Event), 0, len(s.listeners))
-	for _, fn := range s.listeners {
-		listeners = append(listeners, fn)
-	}
-	s.mu.Unlock()
-	for _, fn := range listeners {
-		fn(ev)
-	}
+	s.hub.Publish(ev)
 }
 
 // verify checks a collection that just got its first records timestamp
 // against storage: a record event delivered after its collection's
 // deletion must not bring the collection back.
-func (s *State) verify(k Key, st Stamp) {
+func (s *State) verify(k kinto.Key, st Stamp) {
 	cs, err := s.source.Changeset(s.ctx, k, 1<<62, 1)
 	switch {
 	case err != nil:
@@ -145,21 +140,6 @@ func (s *State) sync(ctx context.Context) error {
 		return sy.Sync(ctx)
 	}
 	return nil
-}
-
-// Subscribe calls fn with every event after the registry has applied it
-// (for change feeds). fn must not block.
-func (s *State) Subscribe(fn func(Event)) (unsubscribe func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextID
-	s.nextID++
-	s.listeners[id] = fn
-	return func() {
-		s.mu.Lock()
-		delete(s.listeners, id)
-		s.mu.Unlock()
-	}
 }
 
 // Registry returns the registry of collection timestamps.

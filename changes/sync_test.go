@@ -7,13 +7,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // sharedSource is a fakeSource that other writers share: their events
 // reach subscribers only when Sync relays them, as a listener would.
 type sharedSource struct {
 	*fakeSource
-	pending []Event
+	pending []kinto.Event
 	err     error
 }
 
@@ -33,8 +35,8 @@ func (s *sharedSource) Sync(context.Context) error {
 // before the request, although its event had not arrived and the older
 // answers were cached; when the source cannot sync, they answer 503.
 func TestSyncBeforeServing(t *testing.T) {
-	k := Key{Bucket: "b", Collection: "c"}
-	src := &sharedSource{fakeSource: &fakeSource{timestamps: map[Key]int64{k: 10}}}
+	k := kinto.Key{Bucket: "b", Collection: "c"}
+	src := &sharedSource{fakeSource: &fakeSource{timestamps: map[kinto.Key]int64{k: 10}}}
 	state, err := NewState(src, 0, nil)
 	if err != nil {
 		t.Fatal(err)

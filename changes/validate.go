@@ -45,7 +45,7 @@ type changesetQuery struct {
 // returns Kinto's 400 with every failing parameter. Like Kinto's
 // json_error_handler, the message names the failing parameter that sorts
 // first while the details keep the schema's order.
-func parseChangesetQuery(ps params) (changesetQuery, error) {
+func parseChangesetQuery(ps kinto.Params) (changesetQuery, error) {
 	var q changesetQuery
 	var details []kinto.ValidationDetail
 	fail := func(name, description string) {
@@ -56,7 +56,7 @@ func parseChangesetQuery(ps params) (changesetQuery, error) {
 	}
 	if v, ok := stringParam(ps, "_expected", fail); ok {
 		q.expected = v
-	} else if len(ps.all("_expected")) < 2 {
+	} else if len(ps.All("_expected")) < 2 {
 		fail("_expected", "Required")
 	}
 	q.limit, q.hasLimit = parseLimit(ps, fail)
@@ -74,8 +74,8 @@ func parseChangesetQuery(ps params) (changesetQuery, error) {
 // stringParam is colander's String: absent or empty is dropped (false),
 // a repeated parameter (a list, once WebOb's mixed() is applied) is not
 // a string.
-func stringParam(ps params, name string, fail func(name, description string)) (string, bool) {
-	values := ps.all(name)
+func stringParam(ps kinto.Params, name string, fail func(name, description string)) (string, bool) {
+	values := ps.All(name)
 	switch {
 	case len(values) > 1:
 		fail(name, pyListRepr(values)+" is not a string: {"+pyRepr(name)+": ''}")
@@ -102,8 +102,8 @@ func parseSince(v string, fail func(name, description string)) (int64, bool) {
 
 // parseLimit is colander's Integer (Python's int()) with the 0..2**63
 // range.
-func parseLimit(ps params, fail func(name, description string)) (int64, bool) {
-	values := ps.all("_limit")
+func parseLimit(ps kinto.Params, fail func(name, description string)) (int64, bool) {
+	values := ps.All("_limit")
 	var text string
 	switch {
 	case len(values) == 0 || (len(values) == 1 && values[0] == ""):

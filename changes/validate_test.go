@@ -49,7 +49,7 @@ func TestChangesetQueryValidation(t *testing.T) {
 		{"_since=x&_limit=x", `{"code":400,"errno":107,"error":"Invalid parameters","message":"_expected in querystring: Required","details":[` + sinceErr + `,{"location":"querystring","name":"_expected","description":"Required"},{"location":"querystring","name":"_limit","description":"\"x\" is not a number"}]}`},
 	}
 	for _, tt := range tests {
-		_, err := parseChangesetQuery(parseParams(tt.query))
+		_, err := parseChangesetQuery(kinto.ParseParams(tt.query))
 		switch {
 		case tt.body == "" && err != nil:
 			t.Errorf("%s: unexpected error %v", tt.query, err)
@@ -65,7 +65,7 @@ func TestChangesetQueryValidation(t *testing.T) {
 }
 
 func TestChangesetQueryValues(t *testing.T) {
-	q, err := parseChangesetQuery(parseParams(`_expected="58"&_since=%22007%22&_limit=1_0&bucket=b&collection=c`))
+	q, err := parseChangesetQuery(kinto.ParseParams(`_expected="58"&_since=%22007%22&_limit=1_0&bucket=b&collection=c`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestChangesetQueryValues(t *testing.T) {
 		{"_expected=1", 100, 100},
 		{"_expected=1&_limit=500", 100, 100},
 	} {
-		q, _ := parseChangesetQuery(parseParams(tt.query))
+		q, _ := parseChangesetQuery(kinto.ParseParams(tt.query))
 		cfg.PaginateBy = tt.paginateBy
 		if got := cfg.boundLimit(q); got != tt.want {
 			t.Errorf("%s (paginate_by %d): limit %d, want %d", tt.query, tt.paginateBy, got, tt.want)

@@ -34,7 +34,7 @@ type monitorView struct {
 	cur atomic.Pointer[monitorRender]
 
 	mu  sync.Mutex // rebuilds
-	ids map[Key]string
+	ids map[kinto.Key]string
 
 	histMu  sync.RWMutex
 	history map[int64]uint64
@@ -57,7 +57,7 @@ func (s *State) view(cfg Config) *monitorView {
 			include: prefixes(cfg.Resources),
 			exclude: prefixes(cfg.ExcludedCollections),
 			host:    cfg.HTTPHost,
-			ids:     map[Key]string{},
+			ids:     map[kinto.Key]string{},
 			history: map[int64]uint64{},
 			users:   cache.NewLRU[string](userViewsBytes, renderSize),
 		}
@@ -81,7 +81,7 @@ func prefixes(uris []string) []string {
 }
 
 // monitored reports whether the view lists collection k.
-func (v *monitorView) monitored(k Key) bool {
+func (v *monitorView) monitored(k kinto.Key) bool {
 	uri := k.URI()
 	return hasAnyPrefix(uri, v.include) && !hasAnyPrefix(uri, v.exclude)
 }
@@ -174,7 +174,7 @@ func (v *monitorView) appendEntry(b []byte, e SnapshotEntry) []byte {
 
 // entryID is the reference's change_entry_id, cached per collection;
 // v.mu is held.
-func (v *monitorView) entryID(k Key) string {
+func (v *monitorView) entryID(k kinto.Key) string {
 	id, ok := v.ids[k]
 	if !ok {
 		id = EntryID(v.host, k.Bucket, k.Collection)
@@ -186,7 +186,7 @@ func (v *monitorView) entryID(k Key) string {
 // EntryID is the id of a collection's monitor entry: the UUID spelling
 // of md5(httpHost + "/buckets/{bid}/collections/{cid}").
 func EntryID(httpHost, bucket, collection string) string {
-	sum := md5.Sum([]byte(httpHost + Key{Bucket: bucket, Collection: collection}.URI()))
+	sum := md5.Sum([]byte(httpHost + kinto.Key{Bucket: bucket, Collection: collection}.URI()))
 	return uuid.UUID(sum).String()
 }
 

@@ -29,7 +29,7 @@ type visibilityCache struct {
 	// collections anonymous callers may read; readableUntil bounds it
 	// when the store's permission changes are not all seen as events
 	// (sidecar).
-	readable      map[Key]bool
+	readable      map[kinto.Key]bool
 	readableGen   uint64
 	readableUntil time.Time
 }
@@ -107,7 +107,7 @@ type (
 		CallerKey(r *http.Request) (string, error)
 	}
 	bulkReader interface {
-		CanReadAll(r *http.Request, keys []Key) ([]bool, error)
+		CanReadAll(r *http.Request, keys []kinto.Key) ([]bool, error)
 	}
 )
 
@@ -125,19 +125,19 @@ func renderSize(a *anonymousRender) int64 {
 func (h *Handler) filterFor(r *http.Request, base *monitorRender) *monitorRender {
 	br, ok := h.access.(bulkReader)
 	if !ok {
-		return base.filter(func(k Key) bool { return h.access.CanRead(r, k) == nil })
+		return base.filter(func(k kinto.Key) bool { return h.access.CanRead(r, k) == nil })
 	}
-	keys := make([]Key, len(base.entries))
+	keys := make([]kinto.Key, len(base.entries))
 	for i, e := range base.entries {
 		keys[i] = e.Key
 	}
 	readable, err := br.CanReadAll(r, keys)
 	if err != nil {
 		h.logger.Warn("checking monitor permissions", "error", err)
-		return base.filter(func(Key) bool { return false })
+		return base.filter(func(kinto.Key) bool { return false })
 	}
 	i := 0
-	return base.filter(func(Key) bool {
+	return base.filter(func(kinto.Key) bool {
 		i++
 		return readable[i-1]
 	})
@@ -159,10 +159,10 @@ func (h *Handler) anonymousMonitor(base *monitorRender) *monitorRender {
 	}
 	previous := c.readable
 	if c.readable == nil || c.readableGen != gen || (ttl > 0 && !now.Before(c.readableUntil)) {
-		c.readable, c.readableGen, c.readableUntil = map[Key]bool{}, gen, now.Add(ttl)
+		c.readable, c.readableGen, c.readableUntil = map[kinto.Key]bool{}, gen, now.Add(ttl)
 	}
 	anon, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
-	render := base.filter(func(k Key) bool {
+	render := base.filter(func(k kinto.Key) bool {
 		if ok, known := c.readable[k]; known {
 			return ok
 		}
@@ -193,7 +193,7 @@ func denied(err error) bool {
 // filter returns the render with only the entries whose collection keep
 // accepts, sharing the rendered JSON of each entry; the version stays,
 // so positions in the monitor feed keep their meaning.
-func (r *monitorRender) filter(keep func(Key) bool) *monitorRender {
+func (r *monitorRender) filter(keep func(kinto.Key) bool) *monitorRender {
 	out := &monitorRender{version: r.version}
 	for i, e := range r.entries {
 		if !keep(e.Key) {
@@ -221,17 +221,17 @@ func (r *monitorRender) filter(keep func(Key) bool) *monitorRender {
 // whose metadata (where its permissions live) got a newer timestamp.
 // Record events and the repeats of a known collection timestamp (the
 // sidecar emits one on every permission check) are not.
-func (g *Registry) permissionEvent(ev Event) bool {
+func (g *Registry) permissionEvent(ev kinto.Event) bool {
 	switch ev.Kind {
-	case KindBucket:
+	case kinto.KindBucket:
 		return true
-	case KindCollection:
+	case kinto.KindCollection:
 		if ev.Deleted {
 			return true
 		}
 		g.mu.RLock()
 		defer g.mu.RUnlock()
-		e := g.entries[Key{Bucket: ev.Bucket, Collection: ev.Collection}]
+		e := g.entries[kinto.Key{Bucket: ev.Bucket, Collection: ev.Collection}]
 		return e == nil || ev.Timestamp > e.meta
 	}
 	return false

@@ -53,7 +53,7 @@ func (s ChangeSource) ReadDocs(ctx context.Context, key kinto.Key, ids []string)
 func (s ChangeSource) Sync(ctx context.Context) error { return s.Store.Sync(ctx) }
 
 // Subscribe forwards the store's commit events.
-func (s ChangeSource) Subscribe(fn func(Event)) func() {
+func (s ChangeSource) Subscribe(fn func(kinto.Event)) func() {
 	return s.Store.Subscribe(fn)
 }
 

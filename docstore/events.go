@@ -6,26 +6,23 @@ import (
 	"github.com/changegate/changegate/kinto"
 )
 
-// Event tells subscribers that an object was written: the change
-// seam's event, published after the transaction that wrote the object is
-// durable.
-type Event = kinto.Event
-
-// Hub fans events out to subscribers. Subscribers are called synchronously
-// by the writer, so they must not block: the `changes` registry updates a
-// map, feeds hand the event to their own goroutines.
+// Hub fans events (kinto.Event: an object was written, published after
+// the transaction that wrote it is durable) out to subscribers. Subscribers are called synchronously
+// by the writer, before its write is acknowledged, so they must not block:
+// the one `changes` State per store updates its registry and wakes the
+// feeds' topics (package feeds) without waiting for any reader.
 type Hub struct {
 	mu   sync.RWMutex
 	next int
-	subs map[int]func(Event)
+	subs map[int]func(kinto.Event)
 }
 
 // Subscribe registers fn and returns the function that removes it.
-func (h *Hub) Subscribe(fn func(Event)) (unsubscribe func()) {
+func (h *Hub) Subscribe(fn func(kinto.Event)) (unsubscribe func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.subs == nil {
-		h.subs = map[int]func(Event){}
+		h.subs = map[int]func(kinto.Event){}
 	}
 	id := h.next
 	h.next++
@@ -38,7 +35,7 @@ func (h *Hub) Subscribe(fn func(Event)) (unsubscribe func()) {
 }
 
 // Publish calls every subscriber with each event, in order.
-func (h *Hub) Publish(events []Event) {
+func (h *Hub) Publish(events []kinto.Event) {
 	if len(events) == 0 {
 		return
 	}

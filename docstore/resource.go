@@ -3,6 +3,8 @@ package docstore
 import (
 	"regexp"
 	"strings"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // idPattern is the id rule of every Kinto resource (kinto's Generator and
@@ -66,8 +68,8 @@ func (r ref) plural() bool { return r.ID == "" }
 func (r ref) withID(id string) ref { r.ID = id; return r }
 
 // event builds the change event of a write to this object.
-func (r ref) event(ts int64, deleted bool) Event {
-	ev := Event{Kind: r.Kind, Bucket: r.Bucket, Collection: r.Collection, ID: r.ID, Timestamp: ts, Deleted: deleted}
+func (r ref) event(ts int64, deleted bool) kinto.Event {
+	ev := kinto.Event{Kind: r.Kind, Bucket: r.Bucket, Collection: r.Collection, ID: r.ID, Timestamp: ts, Deleted: deleted}
 	switch r.Kind {
 	case KindBucket:
 		ev.Bucket = r.ID

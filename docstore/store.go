@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Store applies Kinto's rules (timestamps, parents, tombstones) over an
@@ -22,7 +24,7 @@ func NewStore(engine Engine) *Store {
 }
 
 // Subscribe registers fn for every event committed from now on (see Hub).
-func (s *Store) Subscribe(fn func(Event)) (unsubscribe func()) { return s.hub.Subscribe(fn) }
+func (s *Store) Subscribe(fn func(kinto.Event)) (unsubscribe func()) { return s.hub.Subscribe(fn) }
 
 // nowMillis is the store clock in epoch milliseconds.
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
@@ -39,7 +41,7 @@ type op struct {
 	s        *Store
 	tx       Tx
 	writable bool
-	events   []Event
+	events   []kinto.Event
 	// seen caches the objects read by ref: permission checks, parent
 	// checks and handlers all read the same bucket and collection.
 	seen map[ref]*Object
@@ -119,7 +121,7 @@ func (s *Store) write(ctx context.Context, fn func(*op) error) error {
 // events after the commit.
 func (s *Store) commit(ctx context.Context, kept map[string]bool, fn func(*op) error) error {
 	defer observeWrite(time.Now())
-	var events []Event
+	var events []kinto.Event
 	var after []func()
 	var fnErr error
 	err := s.engine.Update(ctx, func(tx Tx) error {
@@ -159,7 +161,7 @@ func (o *op) listTimestamp(parent, kind string) (int64, error) {
 	if key, ok := parseCollectionURI(parent); ok && kind == KindRecord {
 		// The collection now has a records timestamp: tell the changes
 		// registry, as Kinto's monitor lists it from then on.
-		o.events = append(o.events, Event{Kind: KindRecord, Bucket: key.Bucket, Collection: key.Collection, Timestamp: ts})
+		o.events = append(o.events, kinto.Event{Kind: KindRecord, Bucket: key.Bucket, Collection: key.Collection, Timestamp: ts})
 	}
 	return ts, nil
 }
@@ -285,7 +287,7 @@ func (o *op) requireParents(r ref) error {
 // every bucket is gone.
 func (o *op) flush() error {
 	err := o.tx.Scan("", KindBucket, ScanOptions{}, func(obj *Object) (bool, error) {
-		o.events = append(o.events, Event{Kind: KindBucket, Bucket: obj.ID, ID: obj.ID, Timestamp: obj.LastModified, Deleted: true})
+		o.events = append(o.events, kinto.Event{Kind: KindBucket, Bucket: obj.ID, ID: obj.ID, Timestamp: obj.LastModified, Deleted: true})
 		return true, nil
 	})
 	if err != nil {

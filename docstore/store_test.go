@@ -34,12 +34,12 @@ func (t failingTx) Put(parent, kind string, obj *docstore.Object) error {
 }
 
 // newAPI serves the API over engine, with events recorded.
-func newAPI(t *testing.T, engine docstore.Engine) (*docstore.Handler, *[]docstore.Event) {
+func newAPI(t *testing.T, engine docstore.Engine) (*docstore.Handler, *[]kinto.Event) {
 	t.Helper()
 	store := docstore.NewStore(engine)
 	var mu sync.Mutex
-	events := &[]docstore.Event{}
-	store.Subscribe(func(ev docstore.Event) {
+	events := &[]kinto.Event{}
+	store.Subscribe(func(ev kinto.Event) {
 		mu.Lock()
 		*events = append(*events, ev)
 		mu.Unlock()

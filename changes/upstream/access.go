@@ -14,7 +14,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/changegate/changegate/cache"
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/kinto"
 )
 
 // UpstreamHeader is set on every answer of the changes endpoints while
@@ -25,7 +26,7 @@ const UpstreamHeader = "Changegate-Upstream"
 // decisionCacheBytes bounds the remembered permission answers.
 const decisionCacheBytes = 4 << 20
 
-// Access applies the upstream's permissions: changes.Access over HTTP.
+// Access applies the upstream's permissions: kinto.Access over HTTP.
 type Access struct{ src *Source }
 
 // Access returns the permission checks of the source's upstream.
@@ -37,7 +38,7 @@ func (s *Source) Access() Access { return Access{src: s} }
 // the answer. A yes is reused for the same credentials and collection
 // for AuthCacheTTL, unless a write through the sidecar touched a bucket,
 // collection or group meanwhile; a no is never reused.
-func (a Access) CanRead(r *http.Request, k changes.Key) error {
+func (a Access) CanRead(r *http.Request, k kinto.Key) error {
 	s := a.src
 	hd := s.clientHeaders(r)
 	dk := decisionKey{Key: k, who: fingerprint(hd)}
@@ -60,7 +61,7 @@ func (a Access) CanRead(r *http.Request, k changes.Key) error {
 	// metadata made straight to the upstream reaches the changeset cache
 	// key this way (polling watches records only).
 	if ts := gjson.GetBytes(resp.body, "data.last_modified").Int(); ts > 0 {
-		s.emit(changes.Event{Kind: changes.KindCollection, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts})
+		s.emit(kinto.Event{Kind: kinto.KindCollection, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts})
 	}
 	return nil
 }
@@ -154,7 +155,7 @@ type decisions struct {
 }
 
 type decisionKey struct {
-	changes.Key
+	kinto.Key
 	who [32]byte
 }
 
@@ -188,8 +189,8 @@ func (d *decisions) invalidate() { d.gen.Add(1) }
 
 // Interface guards
 var (
-	_ changes.Source        = (*Source)(nil)
-	_ changes.Access        = Access{}
-	_ changes.AccessRenewal = Access{}
-	_ changes.AccessKeeper  = Access{}
+	_ kinto.Source        = (*Source)(nil)
+	_ kinto.Access        = Access{}
+	_ feeds.AccessRenewal = Access{}
+	_ feeds.AccessKeeper  = Access{}
 )

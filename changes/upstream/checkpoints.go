@@ -10,7 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/feeds"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -25,22 +25,22 @@ import (
 type checkpoints struct {
 	once sync.Once
 	mu   sync.Mutex
-	docs map[changes.Key]map[string]json.RawMessage
+	docs map[kinto.Key]map[string]json.RawMessage
 }
 
 // keep starts dropping checkpoints with their collection.
 func (s *Source) keepCheckpoints() *checkpoints {
 	c := &s.checkpoints
 	c.once.Do(func() {
-		c.docs = map[changes.Key]map[string]json.RawMessage{}
-		s.Subscribe(func(ev changes.Event) {
-			if !ev.Deleted || (ev.Kind != changes.KindCollection && ev.Kind != changes.KindBucket) {
+		c.docs = map[kinto.Key]map[string]json.RawMessage{}
+		s.Subscribe(func(ev kinto.Event) {
+			if !ev.Deleted || (ev.Kind != kinto.KindCollection && ev.Kind != kinto.KindBucket) {
 				return
 			}
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			for k := range c.docs {
-				if k.Bucket == ev.Bucket && (ev.Kind == changes.KindBucket || k.Collection == ev.Collection) {
+				if k.Bucket == ev.Bucket && (ev.Kind == kinto.KindBucket || k.Collection == ev.Collection) {
 					delete(c.docs, k)
 				}
 			}
@@ -50,7 +50,7 @@ func (s *Source) keepCheckpoints() *checkpoints {
 }
 
 // ReadCheckpoint returns owner's checkpoint id in collection k.
-func (s *Source) ReadCheckpoint(_ context.Context, k changes.Key, owner, id string) (json.RawMessage, bool, error) {
+func (s *Source) ReadCheckpoint(_ context.Context, k kinto.Key, owner, id string) (json.RawMessage, bool, error) {
 	c := s.keepCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -59,7 +59,7 @@ func (s *Source) ReadCheckpoint(_ context.Context, k changes.Key, owner, id stri
 
 // WriteCheckpoint replaces owner's checkpoint id in collection k with
 // what update makes of it.
-func (s *Source) WriteCheckpoint(_ context.Context, k changes.Key, owner, id string, update func(json.RawMessage) (json.RawMessage, bool)) (bool, bool, error) {
+func (s *Source) WriteCheckpoint(_ context.Context, k kinto.Key, owner, id string, update func(json.RawMessage) (json.RawMessage, bool)) (bool, bool, error) {
 	c := s.keepCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -94,14 +94,14 @@ func (a Access) Owner(r *http.Request) (string, error) {
 // and the write principals of both objects as the upstream shows them
 // to the client. Anonymous clients get Kinto's 401, others 403. A yes
 // is reused as CanRead's are (PouchDB writes a checkpoint per batch).
-func (a Access) CanWrite(r *http.Request, k changes.Key) error {
+func (a Access) CanWrite(r *http.Request, k kinto.Key) error {
 	s := a.src
 	hd := s.clientHeaders(r)
 	if hd.Get("Authorization") == "" {
 		return kinto.NewError(http.StatusUnauthorized, kinto.ErrnoMissingAuthToken, "Please authenticate yourself to use this endpoint.")
 	}
 	// A key no collection has: collection ids cannot hold NUL.
-	dk := decisionKey{Key: changes.Key{Bucket: k.Bucket, Collection: "\x00write\x00" + k.Collection}, who: fingerprint(hd)}
+	dk := decisionKey{Key: kinto.Key{Bucket: k.Bucket, Collection: "\x00write\x00" + k.Collection}, who: fingerprint(hd)}
 	if s.auth.allowed(dk) {
 		return nil
 	}
@@ -131,6 +131,6 @@ func (a Access) CanWrite(r *http.Request, k changes.Key) error {
 
 // Interface guards
 var (
-	_ changes.Checkpoints = (*Source)(nil)
-	_ changes.Replicators = Access{}
+	_ feeds.Checkpoints = (*Source)(nil)
+	_ feeds.Replicators = Access{}
 )

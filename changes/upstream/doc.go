@@ -1,5 +1,5 @@
 // Package upstream is the second implementation of the changes storage
-// seam (changes.Source and changes.Access): an existing Kinto-compatible
+// seam (kinto.Source and kinto.Access): an existing Kinto-compatible
 // server reached over HTTP, for the sidecar mode where changegate runs
 // next to it behind `reverse_proxy`.
 //

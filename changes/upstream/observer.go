@@ -6,7 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/kinto"
 )
 
 // Observes reports whether the answer to a request may tell a change: a
@@ -68,7 +68,7 @@ func (s *Source) observeOne(method, path, etag string, body gjson.Result, comple
 	}
 	if len(parts) >= 3 && parts[2] == "groups" {
 		// Live feeds check their readers again (a member may have gone).
-		s.send(changes.Event{Kind: changes.KindGroup, Bucket: parts[1]})
+		s.send(kinto.Event{Kind: kinto.KindGroup, Bucket: parts[1]})
 	}
 	if !complete {
 		s.Nudge()
@@ -78,21 +78,21 @@ func (s *Source) observeOne(method, path, etag string, body gjson.Result, comple
 	deleted := method == http.MethodDelete || data.Get("deleted").Bool()
 	switch {
 	case len(parts) == 1: // /buckets
-		s.observeList(data, changes.KindBucket, "")
+		s.observeList(data, kinto.KindBucket, "")
 	case len(parts) == 2: // /buckets/{bid}
 		if deleted {
-			s.emit(changes.Event{Kind: changes.KindBucket, Bucket: parts[1], Deleted: true})
+			s.emit(kinto.Event{Kind: kinto.KindBucket, Bucket: parts[1], Deleted: true})
 		}
 	case len(parts) == 3 && parts[2] == "collections":
-		s.observeList(data, changes.KindCollection, parts[1])
+		s.observeList(data, kinto.KindCollection, parts[1])
 	case len(parts) == 4 && parts[2] == "collections":
-		s.emit(changes.Event{Kind: changes.KindCollection, Bucket: parts[1], Collection: parts[3],
+		s.emit(kinto.Event{Kind: kinto.KindCollection, Bucket: parts[1], Collection: parts[3],
 			Timestamp: timestampOf(data, etag), Deleted: deleted})
 	case len(parts) == 5 && parts[2] == "collections" && parts[4] == "records":
 		s.observeRecords(parts[1], parts[3], data)
 	case len(parts) == 6 && parts[2] == "collections" && parts[4] == "records":
 		if ts := timestampOf(data, etag); ts > 0 {
-			s.emit(changes.Event{Kind: changes.KindRecord, Bucket: parts[1], Collection: parts[3], Timestamp: ts, Deleted: deleted})
+			s.emit(kinto.Event{Kind: kinto.KindRecord, Bucket: parts[1], Collection: parts[3], Timestamp: ts, Deleted: deleted})
 		}
 	}
 }
@@ -101,8 +101,8 @@ func (s *Source) observeOne(method, path, etag string, body gjson.Result, comple
 // tombstones after a DELETE, one object after a POST.
 func (s *Source) observeList(data gjson.Result, kind, bucket string) {
 	if data.IsObject() {
-		if kind == changes.KindCollection {
-			s.emit(changes.Event{Kind: kind, Bucket: bucket, Collection: data.Get("id").String(), Timestamp: data.Get("last_modified").Int()})
+		if kind == kinto.KindCollection {
+			s.emit(kinto.Event{Kind: kind, Bucket: bucket, Collection: data.Get("id").String(), Timestamp: data.Get("last_modified").Int()})
 		}
 		return
 	}
@@ -110,8 +110,8 @@ func (s *Source) observeList(data gjson.Result, kind, bucket string) {
 		if !obj.Get("deleted").Bool() {
 			return true
 		}
-		ev := changes.Event{Kind: kind, Bucket: bucket, Deleted: true}
-		if kind == changes.KindBucket {
+		ev := kinto.Event{Kind: kind, Bucket: bucket, Deleted: true}
+		if kind == kinto.KindBucket {
 			ev.Bucket = obj.Get("id").String()
 		} else {
 			ev.Collection = obj.Get("id").String()
@@ -134,7 +134,7 @@ func (s *Source) observeRecords(bucket, coll string, data gjson.Result) {
 		})
 	}
 	if ts > 0 {
-		s.emit(changes.Event{Kind: changes.KindRecord, Bucket: bucket, Collection: coll, Timestamp: ts})
+		s.emit(kinto.Event{Kind: kinto.KindRecord, Bucket: bucket, Collection: coll, Timestamp: ts})
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/kinto"
 )
 
 // run polls until Close: one round every PollInterval (±20%), or at once
@@ -79,7 +79,7 @@ func (s *Source) round(ctx context.Context) error {
 // stops the round.
 func (s *Source) pollAll(ctx context.Context) error {
 	type job struct {
-		k       changes.Key
+		k       kinto.Key
 		records int64
 	}
 	s.mu.Lock()
@@ -120,7 +120,7 @@ func (s *Source) pollAll(ctx context.Context) error {
 
 // pollOne asks whether a collection's records changed since the
 // timestamp known (If-None-Match: a 304 costs the upstream no listing).
-func (s *Source) pollOne(ctx context.Context, k changes.Key, known int64) error {
+func (s *Source) pollOne(ctx context.Context, k kinto.Key, known int64) error {
 	hd := s.serviceHeaders()
 	if known > 0 {
 		hd.Set("If-None-Match", strconv.Quote(strconv.FormatInt(known, 10)))
@@ -137,7 +137,7 @@ func (s *Source) pollOne(ctx context.Context, k changes.Key, known int64) error 
 	switch resp.status {
 	case http.StatusOK:
 		if ts := resp.etag(); ts > known {
-			s.emit(changes.Event{Kind: changes.KindRecord, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts})
+			s.emit(kinto.Event{Kind: kinto.KindRecord, Bucket: k.Bucket, Collection: k.Collection, Timestamp: ts})
 		}
 	case http.StatusNotFound:
 		s.gone(k)
@@ -147,7 +147,7 @@ func (s *Source) pollOne(ctx context.Context, k changes.Key, known int64) error 
 
 // statusChanged records the status of a collection's last poll and
 // reports whether it differs from the one before.
-func (s *Source) statusChanged(k changes.Key, status int) bool {
+func (s *Source) statusChanged(k kinto.Key, status int) bool {
 	if status == http.StatusNotModified {
 		status = http.StatusOK
 	}
@@ -163,7 +163,7 @@ func (s *Source) statusChanged(k changes.Key, status int) bool {
 
 // gone reports a collection the upstream no longer has, once, and stops
 // watching it unless Resources names it.
-func (s *Source) gone(k changes.Key) {
+func (s *Source) gone(k kinto.Key) {
 	s.mu.Lock()
 	w := s.watched[k]
 	known := w != nil && (w.records > 0 || w.meta > 0)
@@ -172,7 +172,7 @@ func (s *Source) gone(k changes.Key) {
 	}
 	s.mu.Unlock()
 	if known {
-		s.emit(changes.Event{Kind: changes.KindCollection, Bucket: k.Bucket, Collection: k.Collection, Deleted: true})
+		s.emit(kinto.Event{Kind: kinto.KindCollection, Bucket: k.Bucket, Collection: k.Collection, Deleted: true})
 	}
 }
 
@@ -214,10 +214,10 @@ func (s *Source) listBucket(ctx context.Context, bucket string) error {
 		ids = map[string]bool{}
 	}
 	s.warnListing(bucket, "")
-	var gone []changes.Key
+	var gone []kinto.Key
 	s.mu.Lock()
 	for id := range ids {
-		k := changes.Key{Bucket: bucket, Collection: id}
+		k := kinto.Key{Bucket: bucket, Collection: id}
 		w := s.watched[k]
 		if w == nil {
 			w = &watched{}
@@ -285,8 +285,8 @@ func (s *Source) collectionIDs(ctx context.Context, bucket string) (ids map[stri
 
 // recordsPath and collectionPath are a collection's URLs below the API
 // root.
-func recordsPath(k changes.Key) string { return collectionPath(k) + "/records" }
+func recordsPath(k kinto.Key) string { return collectionPath(k) + "/records" }
 
-func collectionPath(k changes.Key) string {
+func collectionPath(k kinto.Key) string {
 	return "/buckets/" + k.Bucket + "/collections/" + k.Collection
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/kinto"
 )
 
 // TestTap: the answer goes through untouched; with a Content-Length it is
@@ -58,16 +58,16 @@ func TestTap(t *testing.T) {
 
 // newTestProxy is a Proxy over a source that does not poll, with the
 // events it sends.
-func newTestProxy(t *testing.T) (*Proxy, func() []changes.Event) {
+func newTestProxy(t *testing.T) (*Proxy, func() []kinto.Event) {
 	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {}, Options{})
 	var mu sync.Mutex
-	var got []changes.Event
-	s.Subscribe(func(ev changes.Event) {
+	var got []kinto.Event
+	s.Subscribe(func(ev kinto.Event) {
 		mu.Lock()
 		got = append(got, ev)
 		mu.Unlock()
 	})
-	return &Proxy{Source: s, Prefix: "/v1", Capability: map[string]any{"url": "x"}}, func() []changes.Event {
+	return &Proxy{Source: s, Prefix: "/v1", Capability: map[string]any{"url": "x"}}, func() []kinto.Event {
 		mu.Lock()
 		defer mu.Unlock()
 		return got
@@ -128,7 +128,7 @@ func TestProxyObservesWrites(t *testing.T) {
 	if err != nil || w.Code != 201 || w.Body.String() != answer {
 		t.Fatalf("client got %v %d %s", err, w.Code, w.Body)
 	}
-	if got := events(); len(got) != 1 || got[0].Kind != changes.KindRecord || got[0].Timestamp != 40 || got[0].Collection != "c" {
+	if got := events(); len(got) != 1 || got[0].Kind != kinto.KindRecord || got[0].Timestamp != 40 || got[0].Collection != "c" {
 		t.Fatalf("events %+v", got)
 	}
 	_ = p.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/buckets/b/collections/c/records/r1", nil),

@@ -12,7 +12,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/kinto"
 )
 
 // consistentAttempts bounds the reads of one changeset or page of changes
@@ -32,9 +32,9 @@ var errChanged = errors.New("records changed during the read")
 // (following Next-Page up to limit), checked for a consistent read as
 // the reference plugin does (the records ETag before and after must
 // agree; else retried, then 409 errno 122).
-func (s *Source) Changeset(ctx context.Context, k changes.Key, since int64, limit int) (*changes.Changeset, error) {
+func (s *Source) Changeset(ctx context.Context, k kinto.Key, since int64, limit int) (*kinto.Changeset, error) {
 	hd := s.readHeaders(k)
-	var cs *changes.Changeset
+	var cs *kinto.Changeset
 	err := s.consistently(ctx, func() (err error) {
 		cs, err = s.readChangeset(ctx, k, since, limit, hd)
 		return err
@@ -56,13 +56,13 @@ func (s *Source) Changeset(ctx context.Context, k changes.Key, since int64, limi
 // leaves the rest for the next read. Pending is 0 when the list ended
 // within the limit; else the upstream counts what was left out (unless
 // q.NoPending), or it is -1 when it cannot.
-func (s *Source) ReadChanges(ctx context.Context, k changes.Key, q changes.ChangesQuery) (*changes.ChangesPage, error) {
+func (s *Source) ReadChanges(ctx context.Context, k kinto.Key, q kinto.ChangesQuery) (*kinto.ChangesPage, error) {
 	hd := s.readHeaders(k)
 	l, err := s.readList(ctx, k, listQuery{since: q.Since, limit: q.Limit, descending: q.Descending, tombstones: true}, hd)
 	if err = s.check(err); err != nil {
 		return nil, err
 	}
-	page := &changes.ChangesPage{Exists: l.exists, Timestamp: l.etag, Changes: l.items}
+	page := &kinto.ChangesPage{Exists: l.exists, Timestamp: l.etag, Changes: l.items}
 	if l.more {
 		page.Pending = -1
 		if !q.NoPending {
@@ -81,7 +81,7 @@ func (s *Source) ReadChanges(ctx context.Context, k changes.Key, q changes.Chang
 // tombstones included: HEAD on the records list with _since answers
 // Total-Records (Total-Objects in Kinto 14+ as well) without listing
 // anything. ok is false when the upstream does not tell.
-func (s *Source) countChanges(ctx context.Context, k changes.Key, since int64, hd http.Header) (int, bool) {
+func (s *Source) countChanges(ctx context.Context, k kinto.Key, since int64, hd http.Header) (int, bool) {
 	resp, err := s.client.head(ctx, recordsPath(k), url.Values{"_since": {strconv.FormatInt(since, 10)}}, hd)
 	if err != nil || resp.status != http.StatusOK {
 		return 0, false
@@ -114,13 +114,13 @@ func (s *Source) consistently(ctx context.Context, read func() error) error {
 }
 
 // readChangeset is one attempt of Changeset.
-func (s *Source) readChangeset(ctx context.Context, k changes.Key, since int64, limit int, hd http.Header) (*changes.Changeset, error) {
+func (s *Source) readChangeset(ctx context.Context, k kinto.Key, since int64, limit int, hd http.Header) (*kinto.Changeset, error) {
 	resp, err := s.client.get(ctx, collectionPath(k), nil, hd)
 	switch {
 	case err != nil:
 		return nil, err
 	case resp.status == http.StatusNotFound:
-		return &changes.Changeset{}, nil
+		return &kinto.Changeset{}, nil
 	case resp.status != http.StatusOK:
 		return nil, upstreamError(resp)
 	}
@@ -130,9 +130,9 @@ func (s *Source) readChangeset(ctx context.Context, k changes.Key, since int64, 
 	}
 	l, err := s.readList(ctx, k, listQuery{since: since, limit: limit, descending: true, tombstones: since > 0, strict: true}, hd)
 	if err != nil || !l.exists {
-		return &changes.Changeset{}, err
+		return &kinto.Changeset{}, err
 	}
-	return &changes.Changeset{
+	return &kinto.Changeset{
 		Metadata:          json.RawMessage(meta.Raw),
 		MetadataTimestamp: meta.Get("last_modified").Int(),
 		Timestamp:         l.etag,
@@ -163,7 +163,7 @@ type listQuery struct {
 }
 
 // readList reads the records changed after q.since, at most q.limit.
-func (s *Source) readList(ctx context.Context, k changes.Key, q listQuery, hd http.Header) (*listing, error) {
+func (s *Source) readList(ctx context.Context, k kinto.Key, q listQuery, hd http.Header) (*listing, error) {
 	v := url.Values{"_sort": {"last_modified"}}
 	if q.descending {
 		v.Set("_sort", "-last_modified")
@@ -215,7 +215,7 @@ func (l *listing) snapshot() {
 // pages reads a records list, following Next-Page until limit items
 // (0: all). Every page must carry the first page's ETag: otherwise a
 // strict read fails (errChanged) and another stops there.
-func (s *Source) pages(ctx context.Context, k changes.Key, q url.Values, limit int, strict bool, hd http.Header) (*listing, error) {
+func (s *Source) pages(ctx context.Context, k kinto.Key, q url.Values, limit int, strict bool, hd http.Header) (*listing, error) {
 	resp, err := s.client.get(ctx, recordsPath(k), q, hd)
 	l := &listing{}
 	for first := true; ; first = false {
@@ -260,7 +260,7 @@ func (s *Source) pages(ctx context.Context, k changes.Key, q url.Values, limit i
 // unchanged checks, after a read, that the records timestamp is still
 // the one the read started with: a conditional request the upstream
 // answers 304 without listing anything.
-func (s *Source) unchanged(ctx context.Context, k changes.Key, etag int64, hd http.Header) error {
+func (s *Source) unchanged(ctx context.Context, k kinto.Key, etag int64, hd http.Header) error {
 	hd = hd.Clone()
 	hd.Set("If-None-Match", strconv.Quote(strconv.FormatInt(etag, 10)))
 	resp, err := s.client.get(ctx, recordsPath(k), url.Values{"_limit": {"1"}}, hd)

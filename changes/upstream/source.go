@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/changegate/changegate/changes"
 	"github.com/changegate/changegate/internal/cors"
+	"github.com/changegate/changegate/kinto"
 )
 
-// Source reads an upstream Kinto server: changes.Source over HTTP.
+// Source reads an upstream Kinto server: kinto.Source over HTTP.
 type Source struct {
 	opts   Options
 	client *client
@@ -20,14 +20,14 @@ type Source struct {
 	health health
 
 	subMu  sync.RWMutex
-	subs   map[int]func(changes.Event)
+	subs   map[int]func(kinto.Event)
 	nextID int
 
 	mu       sync.Mutex
-	watched  map[changes.Key]*watched
+	watched  map[kinto.Key]*watched
 	adhoc    int
 	listedAt time.Time
-	readers  map[changes.Key]http.Header
+	readers  map[kinto.Key]http.Header
 	listErrs map[string]string // last listing failure per bucket
 	initOnce sync.Once
 
@@ -63,9 +63,9 @@ func New(opts Options) (*Source, error) {
 		opts:     o,
 		client:   &client{base: base, http: &http.Client{Transport: transport, Timeout: o.Timeout, CheckRedirect: noRedirect}, maxBody: o.MaxBody},
 		logger:   o.Logger,
-		subs:     map[int]func(changes.Event){},
-		watched:  map[changes.Key]*watched{},
-		readers:  map[changes.Key]http.Header{},
+		subs:     map[int]func(kinto.Event){},
+		watched:  map[kinto.Key]*watched{},
+		readers:  map[kinto.Key]http.Header{},
 		listErrs: map[string]string{},
 		auth:     newDecisions(o.AuthCacheTTL),
 		cors:     cors.New(o.CORSOrigins),
@@ -75,7 +75,7 @@ func New(opts Options) (*Source, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, uri := range o.Resources {
 		if b, c, _ := parseResource(uri); c != "" {
-			s.watched[changes.Key{Bucket: b, Collection: c}] = &watched{explicit: true, listed: true}
+			s.watched[kinto.Key{Bucket: b, Collection: c}] = &watched{explicit: true, listed: true}
 		}
 	}
 	return s, nil
@@ -104,7 +104,7 @@ func (s *Source) Close() {
 
 // Subscribe calls fn for every change the source learns from now on,
 // from observed writes and from polling. fn must not block.
-func (s *Source) Subscribe(fn func(changes.Event)) func() {
+func (s *Source) Subscribe(fn func(kinto.Event)) func() {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	id := s.nextID
@@ -119,7 +119,7 @@ func (s *Source) Subscribe(fn func(changes.Event)) func() {
 
 // emit records ev in the watch list and passes it to the subscribers
 // unless it teaches nothing (a timestamp already known).
-func (s *Source) emit(ev changes.Event) {
+func (s *Source) emit(ev kinto.Event) {
 	// During the first poll the events only fill the watch list: the
 	// subscriber gets them all at once from Timestamps.
 	if !s.note(ev) || s.loading.Load() {
@@ -129,9 +129,9 @@ func (s *Source) emit(ev changes.Event) {
 }
 
 // send passes ev to the subscribers.
-func (s *Source) send(ev changes.Event) {
+func (s *Source) send(ev kinto.Event) {
 	s.subMu.RLock()
-	fns := make([]func(changes.Event), 0, len(s.subs))
+	fns := make([]func(kinto.Event), 0, len(s.subs))
 	for _, fn := range s.subs {
 		fns = append(fns, fn)
 	}
@@ -146,7 +146,7 @@ func (s *Source) send(ev changes.Event) {
 // that a new sidecar starts with the upstream's state; if the upstream
 // is unavailable it returns what is known (nothing), and the poller
 // fills the registry in when it comes back.
-func (s *Source) Timestamps(ctx context.Context) (map[changes.Key]int64, error) {
+func (s *Source) Timestamps(ctx context.Context) (map[kinto.Key]int64, error) {
 	s.initOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 		defer cancel()
@@ -158,7 +158,7 @@ func (s *Source) Timestamps(ctx context.Context) (map[changes.Key]int64, error) 
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[changes.Key]int64, len(s.watched))
+	out := make(map[kinto.Key]int64, len(s.watched))
 	for k, w := range s.watched {
 		if w.records > 0 {
 			out[k] = w.records
@@ -179,7 +179,7 @@ func (s *Source) serviceHeaders() http.Header {
 // readHeaders are the headers of a shared read of k (changeset, feed):
 // the service credentials, or, without them, those of the last client
 // the upstream allowed to read k (see Access.CanRead).
-func (s *Source) readHeaders(k changes.Key) http.Header {
+func (s *Source) readHeaders(k kinto.Key) http.Header {
 	if s.opts.Authorization != "" {
 		return s.serviceHeaders()
 	}

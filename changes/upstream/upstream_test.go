@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changegate/changegate/changes"
 	"github.com/changegate/changegate/kinto"
 )
 
-var certs = changes.Key{Bucket: "b", Collection: "c"}
+var certs = kinto.Key{Bucket: "b", Collection: "c"}
 
 // newTestSource is a Source over handler, not polling.
 func newTestSource(t *testing.T, handler http.HandlerFunc, opts Options) *Source {
@@ -98,7 +97,7 @@ func TestObserveBatch(t *testing.T) {
 	s := newTestSource(t, func(w http.ResponseWriter, r *http.Request) {}, Options{})
 	var mu sync.Mutex
 	var got []string
-	s.Subscribe(func(ev changes.Event) {
+	s.Subscribe(func(ev kinto.Event) {
 		mu.Lock()
 		got = append(got, fmt.Sprintf("%s %s/%s %d %t", ev.Kind, ev.Bucket, ev.Collection, ev.Timestamp, ev.Deleted))
 		mu.Unlock()
@@ -193,7 +192,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}, Options{Resources: []string{"/buckets/b"}, PollInterval: 5 * time.Millisecond, RelistInterval: 10 * time.Millisecond, AuthCacheTTL: time.Millisecond})
 	var events atomic.Int64
-	s.Subscribe(func(changes.Event) { events.Add(1) })
+	s.Subscribe(func(kinto.Event) { events.Add(1) })
 	s.Start()
 	var wg sync.WaitGroup
 	stop := time.Now().Add(300 * time.Millisecond)
@@ -255,18 +254,18 @@ func TestReadChanges(t *testing.T) {
 		w.Header().Set("Next-Page", "http://x/v1/buckets/b/collections/c/records?_token=t")
 		fmt.Fprint(w, `{"data":[{"id":"a","last_modified":5,"deleted":true},{"id":"b","last_modified":9}]}`)
 	}, Options{})
-	page, err := s.ReadChanges(context.Background(), certs, changes.ChangesQuery{Limit: 2})
+	page, err := s.ReadChanges(context.Background(), certs, kinto.ChangesQuery{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprintf("%t %d %d %s", page.Exists, page.Timestamp, page.Pending, page.Changes); got != `true 9 3 [{"id":"a","last_modified":5,"deleted":true} {"id":"b","last_modified":9}]` {
 		t.Fatalf("page %s", got)
 	}
-	page, err = s.ReadChanges(context.Background(), certs, changes.ChangesQuery{Limit: 2, NoPending: true})
+	page, err = s.ReadChanges(context.Background(), certs, kinto.ChangesQuery{Limit: 2, NoPending: true})
 	if err != nil || page.Pending != -1 {
 		t.Fatalf("NoPending: pending %d, %v", page.Pending, err)
 	}
-	page, err = s.ReadChanges(context.Background(), changes.Key{Bucket: "b", Collection: "nope"}, changes.ChangesQuery{})
+	page, err = s.ReadChanges(context.Background(), kinto.Key{Bucket: "b", Collection: "nope"}, kinto.ChangesQuery{})
 	if err != nil || page.Exists {
 		t.Fatalf("missing collection: %+v %v", page, err)
 	}

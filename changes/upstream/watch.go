@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/changegate/changegate/changes"
+	"github.com/changegate/changegate/kinto"
 )
 
 // watched is a collection the poller checks.
@@ -24,29 +24,29 @@ type watched struct {
 }
 
 // note applies ev to the watch list and reports whether it is news.
-func (s *Source) note(ev changes.Event) bool {
-	k := changes.Key{Bucket: ev.Bucket, Collection: ev.Collection}
+func (s *Source) note(ev kinto.Event) bool {
+	k := kinto.Key{Bucket: ev.Bucket, Collection: ev.Collection}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case ev.Kind == changes.KindBucket && ev.Deleted:
+	case ev.Kind == kinto.KindBucket && ev.Deleted:
 		for wk := range s.watched {
 			if wk.Bucket == ev.Bucket {
 				s.forget(wk)
 			}
 		}
 		return true
-	case ev.Kind == changes.KindCollection && ev.Deleted:
+	case ev.Kind == kinto.KindCollection && ev.Deleted:
 		s.forget(k)
 		return true
-	case ev.Kind == changes.KindCollection:
+	case ev.Kind == kinto.KindCollection:
 		w := s.watch(k)
 		if ev.Timestamp <= w.meta {
 			return false
 		}
 		w.meta = ev.Timestamp
 		return true
-	case ev.Kind == changes.KindRecord:
+	case ev.Kind == kinto.KindRecord:
 		w := s.watch(k)
 		if ev.Timestamp <= w.records {
 			return false
@@ -59,7 +59,7 @@ func (s *Source) note(ev changes.Event) bool {
 
 // forget drops a deleted collection; the collection URIs of Resources
 // stay watched (they may come back). s.mu is held.
-func (s *Source) forget(k changes.Key) {
+func (s *Source) forget(k kinto.Key) {
 	w := s.watched[k]
 	switch {
 	case w == nil:
@@ -77,7 +77,7 @@ func (s *Source) forget(k changes.Key) {
 // watch returns k's entry, adding it as a collection outside Resources
 // (dropping the least recently used one beyond MaxCollections). s.mu is
 // held.
-func (s *Source) watch(k changes.Key) *watched {
+func (s *Source) watch(k kinto.Key) *watched {
 	w := s.watched[k]
 	if w != nil {
 		return w
@@ -94,7 +94,7 @@ func (s *Source) watch(k changes.Key) *watched {
 // evict drops the least recently used collection outside Resources;
 // s.mu is held.
 func (s *Source) evict() {
-	var oldest changes.Key
+	var oldest kinto.Key
 	var at time.Time
 	for k, w := range s.watched {
 		if !w.listed && (at.IsZero() || w.used.Before(at)) {
@@ -110,7 +110,7 @@ func (s *Source) evict() {
 
 // touch marks k as read by a client, watching it from now on so that
 // its changesets and feeds follow writes made straight to the upstream.
-func (s *Source) touch(k changes.Key) {
+func (s *Source) touch(k kinto.Key) {
 	s.mu.Lock()
 	s.watch(k).used = time.Now()
 	s.mu.Unlock()
@@ -118,7 +118,7 @@ func (s *Source) touch(k changes.Key) {
 
 // rememberReader keeps the headers of a client the upstream allowed to
 // read k, for shared reads without service credentials.
-func (s *Source) rememberReader(k changes.Key, hd http.Header) {
+func (s *Source) rememberReader(k kinto.Key, hd http.Header) {
 	if s.opts.Authorization != "" {
 		return
 	}

@@ -11,22 +11,23 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // listening starts a's listener, gathering what it publishes, and waits
 // until it relays.
-func listening(t *testing.T, a *Engine) (seen func() []docstore.Event) {
+func listening(t *testing.T, a *Engine) (seen func() []kinto.Event) {
 	t.Helper()
 	var mu sync.Mutex
-	var events []docstore.Event
+	var events []kinto.Event
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []docstore.Event) {
+	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []kinto.Event) {
 		mu.Lock()
 		events = append(events, evs...)
 		mu.Unlock()
 	})
-	seen = func() []docstore.Event {
+	seen = func() []kinto.Event {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(events)
@@ -116,7 +117,7 @@ func TestSyncAfterLostListener(t *testing.T) {
 	if err := a.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := docstore.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "while-down", Timestamp: now}
+	want := kinto.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "while-down", Timestamp: now}
 	if !slices.Contains(seen(), want) {
 		t.Fatalf("Sync returned before the write made while the listener was down was published: %+v", seen())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // channel is the NOTIFY channel of changegate_notify.
@@ -46,7 +47,7 @@ type notification struct {
 // newest write of every list changed since shortly before the loss, so
 // that nothing committed meanwhile goes unseen. Events may repeat. It
 // also runs the barriers Sync asks for.
-func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]docstore.Event)) {
+func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]kinto.Event)) {
 	var lost time.Time
 	delay := minRetry
 	for ctx.Err() == nil {
@@ -75,7 +76,7 @@ func (e *Engine) Listen(ctx context.Context, log *slog.Logger, publish func([]do
 // listenOnce connects, listens, catches up since lost (unless zero) and
 // relays notifications, and runs the barrier rounds Sync asks for, until
 // the connection fails. live reports that it got as far as relaying.
-func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]docstore.Event)) (live bool, err error) {
+func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]kinto.Event)) (live bool, err error) {
 	cfg := e.pool.Config().ConnConfig.Copy()
 	var schema string
 	overflow := false
@@ -93,7 +94,7 @@ func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]
 			return
 		}
 		if ev, ok := docstore.EventOf(p.Parent, p.Kind, p.ID, p.TS, p.Deleted); ok {
-			publish([]docstore.Event{ev})
+			publish([]kinto.Event{ev})
 		}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -150,7 +151,7 @@ func (e *Engine) listenOnce(ctx context.Context, lost time.Time, publish func([]
 
 // catchUp publishes the newest object of every list written since, and
 // the list timestamps created since.
-func catchUp(ctx context.Context, conn *pgx.Conn, since time.Time, publish func([]docstore.Event)) error {
+func catchUp(ctx context.Context, conn *pgx.Conn, since time.Time, publish func([]kinto.Event)) error {
 	ms := fmt.Sprintf(msOf, "last_modified")
 	rows, err := conn.Query(ctx, fmt.Sprintf(`
 		SELECT * FROM (SELECT DISTINCT ON (parent_id, resource_name) parent_id, resource_name, id, %[1]s, deleted
@@ -162,7 +163,7 @@ func catchUp(ctx context.Context, conn *pgx.Conn, since time.Time, publish func(
 	if err != nil {
 		return err
 	}
-	var events []docstore.Event
+	var events []kinto.Event
 	for rows.Next() {
 		var parent, kind, id string
 		var ts int64

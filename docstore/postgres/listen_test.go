@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/kinto"
 )
 
 // TestListenRelaysOtherWriters: a write through another engine on the
@@ -21,10 +22,10 @@ func TestListenRelaysOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	events := make(chan docstore.Event, 100)
+	events := make(chan kinto.Event, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []docstore.Event) {
+	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []kinto.Event) {
 		for _, ev := range evs {
 			events <- ev
 		}
@@ -33,7 +34,7 @@ func TestListenRelaysOtherWriters(t *testing.T) {
 		put(t, e, coll, docstore.KindRecord, &docstore.Object{ID: id, LastModified: lm, Data: json.RawMessage(`{}`)})
 	}
 	// The listener may not be listening yet: write until it hears.
-	want := docstore.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "r0", Timestamp: 10}
+	want := kinto.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "r0", Timestamp: 10}
 	deadline := time.After(5 * time.Second)
 	for lm := int64(10); ; lm++ {
 		write(a, "own", 1000+lm)
@@ -58,7 +59,7 @@ func TestListenRelaysOtherWriters(t *testing.T) {
 	}
 	select {
 	case ev := <-events:
-		if want := (docstore.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "r0", Timestamp: 5000, Deleted: true}); ev != want {
+		if want := (kinto.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "r0", Timestamp: 5000, Deleted: true}); ev != want {
 			t.Fatalf("event %+v; want %+v", ev, want)
 		}
 	case <-time.After(5 * time.Second):
@@ -75,10 +76,10 @@ func TestListenCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	events := make(chan docstore.Event, 100)
+	events := make(chan kinto.Event, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []docstore.Event) {
+	go a.Listen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), func(evs []kinto.Event) {
 		for _, ev := range evs {
 			events <- ev
 		}
@@ -101,7 +102,7 @@ func TestListenCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, b, coll, docstore.KindRecord, &docstore.Object{ID: "while-down", LastModified: now, Data: json.RawMessage(`{}`)})
-	want := docstore.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "while-down", Timestamp: now}
+	want := kinto.Event{Kind: docstore.KindRecord, Bucket: "b", Collection: "c", ID: "while-down", Timestamp: now}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {

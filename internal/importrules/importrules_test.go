@@ -30,7 +30,7 @@ var docstoreFree = []rule{
 	{pkg: "ratelimit"},
 	{pkg: "changes"},
 	{pkg: "changes/upstream"},
-	{pkg: "feeds", future: true},
+	{pkg: "feeds"},
 	{pkg: "kinto"},
 	{pkg: "kinto/query"},
 }

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ const feedColl = "/v1/buckets/b/collections/c"
 // newFeedFixture is a fixture with bucket b and collection c.
 func newFeedFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := newFixture(t, monitored(DefaultConfig(), "/buckets/b"))
+	f := newFixture(t)
 	f.ok("PUT", "/v1/buckets/b", "{}")
 	f.ok("PUT", feedColl, "{}")
 	return f

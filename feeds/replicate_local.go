@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"cmp"
@@ -34,7 +34,7 @@ func (h *Handler) serveLocalDoc(w http.ResponseWriter, r *http.Request, k Key, i
 		return
 	}
 	reps, ok := h.access.(Replicators)
-	store, stores := h.state.source.(Checkpoints)
+	store, stores := h.source.(Checkpoints)
 	if !ok || !stores {
 		h.sendCouchError(w, r, &feedError{status: http.StatusNotImplemented, error: "not_implemented", reason: "this server keeps no checkpoints: keep the checkpoint on the target"})
 		return

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"cmp"
@@ -71,7 +71,7 @@ func (h *Handler) serveFeedRoute(w http.ResponseWriter, r *http.Request, rt rout
 			h.sendError(w, r, kinto.ExposeDefault, err)
 			return true
 		}
-		src = &collectionFeed{key: k, src: h.state.source, hub: h.state.feeds()}
+		src = &collectionFeed{key: k, src: h.source, hub: h.hub}
 	}
 	if db {
 		h.serveFeedDB(w, r, k, src)
@@ -380,7 +380,7 @@ func (f *feed) read(ctx context.Context, n int, noPending bool) (*feedPage, erro
 	if p := f.topic.page(key, f.gen); p != nil {
 		return p, nil
 	}
-	v, err, _ := f.h.state.feeds().reads.Do(key+"\x00"+strconv.FormatUint(f.gen, 10), func() (any, error) {
+	v, err, _ := f.h.hub.reads.Do(key+"\x00"+strconv.FormatUint(f.gen, 10), func() (any, error) {
 		p, err := f.src.read(context.WithoutCancel(ctx), f.cur, n, f.fr.descending, noPending)
 		if err == nil {
 			f.topic.keep(key, f.gen, p)

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"context"
@@ -112,7 +112,7 @@ func (h *Handler) serveReplication(w http.ResponseWriter, r *http.Request, rt ro
 			h.sendCouchError(w, r, err)
 			return true
 		}
-		src = &collectionFeed{key: k, src: h.state.source, hub: h.state.feeds()}
+		src = &collectionFeed{key: k, src: h.source, hub: h.hub}
 	}
 	switch rt {
 	case routeBulkGet:

@@ -1,4 +1,4 @@
-package changes
+package kinto
 
 import (
 	"net/url"
@@ -6,23 +6,24 @@ import (
 	"unicode/utf8"
 )
 
-// params is a query string as WebOb parses it for Kinto: pairs in their
-// order, keys repeated as sent. The redirects rebuild URLs from it in the
-// same order as the reference server, and lookups return the last value
-// as WebOb's MultiDict.get does.
-type params []param
+// Params is a query string as WebOb parses it for Kinto and its
+// plugins: pairs in their order, keys repeated as sent. The redirects
+// rebuild URLs from it in the same order as the reference server, and
+// lookups return the last value as WebOb's MultiDict.get does.
+type Params []Param
 
-type param struct{ key, value string }
+// Param is one key=value pair.
+type Param struct{ Key, Value string }
 
-// parseParams splits a raw query string as WebOb's parse_qsl_text: on "&"
+// ParseParams splits a raw query string as WebOb's parse_qsl_text: on "&"
 // and ";", "+" as a space, lenient percent-decoding (a malformed escape
 // stays as it is), empty pairs skipped, a missing "=" giving an empty
 // value. Invalid UTF-8 is replaced rather than refused.
-func parseParams(raw string) params {
-	var out params
+func ParseParams(raw string) Params {
+	var out Params
 	for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
 		k, v, _ := strings.Cut(strings.ReplaceAll(part, "+", " "), "=")
-		out = append(out, param{key: unquote(k), value: unquote(v)})
+		out = append(out, Param{Key: unquote(k), Value: unquote(v)})
 	}
 	return out
 }
@@ -58,64 +59,64 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// get returns the last value of key, as MultiDict.get.
-func (ps params) get(key string) (string, bool) {
+// Get returns the last value of key, as MultiDict.get.
+func (ps Params) Get(key string) (string, bool) {
 	for i := len(ps) - 1; i >= 0; i-- {
-		if ps[i].key == key {
-			return ps[i].value, true
+		if ps[i].Key == key {
+			return ps[i].Value, true
 		}
 	}
 	return "", false
 }
 
-// all returns every value of key, in order.
-func (ps params) all(key string) []string {
+// All returns every value of key, in order.
+func (ps Params) All(key string) []string {
 	var out []string
 	for _, p := range ps {
-		if p.key == key {
-			out = append(out, p.value)
+		if p.Key == key {
+			out = append(out, p.Value)
 		}
 	}
 	return out
 }
 
-// without returns the pairs whose key is not key (MultiDict's del).
-func (ps params) without(key string) params {
-	out := make(params, 0, len(ps))
+// Without returns the pairs whose key is not key (MultiDict's del).
+func (ps Params) Without(key string) Params {
+	out := make(Params, 0, len(ps))
 	for _, p := range ps {
-		if p.key != key {
+		if p.Key != key {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// with replaces every value of key by one pair at the end, as
+// With replaces every value of key by one pair at the end, as
 // MultiDict's __setitem__ does.
-func (ps params) with(key, value string) params {
-	return append(ps.without(key), param{key: key, value: value})
+func (ps Params) With(key, value string) Params {
+	return append(ps.Without(key), Param{Key: key, Value: value})
 }
 
-// values converts to url.Values for the list query parser.
-func (ps params) values() url.Values {
+// Values converts to url.Values for the list query parser.
+func (ps Params) Values() url.Values {
 	v := make(url.Values, len(ps))
 	for _, p := range ps {
-		v[p.key] = append(v[p.key], p.value)
+		v[p.Key] = append(v[p.Key], p.Value)
 	}
 	return v
 }
 
-// encode renders the pairs in order as Python's urlencode (quote_plus
+// Encode renders the pairs in order as Python's urlencode (quote_plus
 // escapes the same bytes as url.QueryEscape).
-func (ps params) encode() string {
+func (ps Params) Encode() string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(url.QueryEscape(p.key))
+		b.WriteString(url.QueryEscape(p.Key))
 		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p.value))
+		b.WriteString(url.QueryEscape(p.Value))
 	}
 	return b.String()
 }

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"crypto/rand"
@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// feedHub fans the state's events out to the feeds that wait: one topic
-// per collection (and per monitor view) with listeners, shared by all of
+// Hub fans a store's events out to the feeds that wait: one topic per
+// collection (and per monitor) with listeners, shared by all of
 // them, created with the first and dropped with the last.
 //
 // A topic is a generation counter and a channel closed (then replaced) on
@@ -20,13 +20,13 @@ import (
 // events (it then catches up from storage by seq). The writer that
 // publishes pays one map lookup and one close per topic, never a send
 // that could block, and listeners of other collections are not woken.
-type feedHub struct {
+type Hub struct {
 	// epoch names this registry in monitor seqs.
 	epoch string
 
 	mu       sync.RWMutex
 	topics   map[Key]*feedTopic
-	monitors map[*monitorView]*feedTopic
+	monitors map[Monitor]*feedTopic
 
 	// reads coalesces identical storage reads of listeners woken by the
 	// same event (keyed with the topic generation, see feedTopic).
@@ -118,7 +118,7 @@ const (
 	maxKeptRows   = 100
 )
 
-func (h *feedHub) newTopic() *feedTopic { return &feedTopic{ch: make(chan struct{}), wakes: &h.wakes} }
+func (h *Hub) newTopic() *feedTopic { return &feedTopic{ch: make(chan struct{}), wakes: &h.wakes} }
 
 // wait returns the channel the next event closes and the generation it
 // ends. A storage read started after wait returned sees every write
@@ -149,25 +149,17 @@ func (t *feedTopic) notify() {
 	t.mu.Unlock()
 }
 
-func newFeedHub() *feedHub {
+// NewHub returns the hub of one store's feeds; the store's event
+// subscriber passes every event to Publish.
+func NewHub() *Hub {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return &feedHub{epoch: hex.EncodeToString(b), topics: map[Key]*feedTopic{}, monitors: map[*monitorView]*feedTopic{}}
+	return &Hub{epoch: hex.EncodeToString(b), topics: map[Key]*feedTopic{}, monitors: map[Monitor]*feedTopic{}}
 }
 
-// feeds returns the state's hub, subscribing it on first use; it lives
-// as long as the state.
-func (s *State) feeds() *feedHub {
-	s.hubOnce.Do(func() {
-		s.hub = newFeedHub()
-		s.Subscribe(s.hub.publish)
-	})
-	return s.hub
-}
-
-// publish wakes the topics an event concerns; it runs in the writer's
+// Publish wakes the topics an event concerns; it runs in the writer's
 // goroutine and never blocks on a listener.
-func (h *feedHub) publish(ev Event) {
+func (h *Hub) Publish(ev Event) {
 	if ev.Kind != KindRecord {
 		// A bucket, a collection or a group changed: permissions may
 		// have. Counted before the feeds wake, so that they ask again.
@@ -196,7 +188,7 @@ func (h *feedHub) publish(ev Event) {
 	}
 	if ev.Kind == KindRecord || ev.Deleted {
 		for v, t := range h.monitors {
-			if ev.Kind == KindBucket || v.monitored(Key{Bucket: ev.Bucket, Collection: ev.Collection}) {
+			if ev.Kind == KindBucket || v.Monitored(Key{Bucket: ev.Bucket, Collection: ev.Collection}) {
 				t.notify()
 			}
 		}
@@ -205,7 +197,7 @@ func (h *feedHub) publish(ev Event) {
 
 // join returns k's topic (or view's when view is not nil) and the
 // function that leaves it.
-func (h *feedHub) join(k Key, view *monitorView) (*feedTopic, func()) {
+func (h *Hub) join(k Key, view Monitor) (*feedTopic, func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var t *feedTopic
@@ -222,7 +214,7 @@ func (h *feedHub) join(k Key, view *monitorView) (*feedTopic, func()) {
 	return t, func() { h.leave(k, view, t) }
 }
 
-func (h *feedHub) leave(k Key, view *monitorView, t *feedTopic) {
+func (h *Hub) leave(k Key, view Monitor, t *feedTopic) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t.refs--
@@ -237,7 +229,7 @@ func (h *feedHub) leave(k Key, view *monitorView, t *feedTopic) {
 }
 
 // listeners counts the topics and their listeners (for tests and stats).
-func (h *feedHub) listeners() (topics, listeners int) {
+func (h *Hub) listeners() (topics, listeners int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, t := range h.topics {

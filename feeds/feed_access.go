@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"context"
@@ -59,7 +59,7 @@ type feedAccess struct {
 // accessGeneration is the count of permission-changing events, plus the
 // Access's own.
 func (h *Handler) accessGeneration() uint64 {
-	gen := h.state.feeds().accessGen.Load()
+	gen := h.hub.accessGen.Load()
 	if ar, ok := h.access.(AccessRenewal); ok {
 		gen += ar.AccessGeneration()
 	}

@@ -1,6 +1,6 @@
 //go:build !linux || nohangupwatch
 
-package changes
+package feeds
 
 // Elsewhere than on Linux a goroutine per parked longpoll watches for its
 // client leaving (feed_hangup_linux.go has the epoll watcher). The build

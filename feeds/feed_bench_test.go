@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // BenchmarkFeedNormal10k serves the normal feed of a 10,000-record
 // collection on the bolt engine.
 func BenchmarkFeedNormal10k(b *testing.B) {
-	f := benchFixture(b, monitored(DefaultConfig(), "/buckets/b"))
+	f := benchFixture(b)
 	f.ok("PUT", "/v1/buckets/b", "{}")
 	f.ok("PUT", feedColl, "{}")
 	for i := range 400 {

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/changegate/changegate/kinto"
 )
 
 // Feed types of CouchDB's _changes (feed=live is continuous).
@@ -78,8 +80,8 @@ type feedRequest struct {
 // and, for POST, the JSON body. defaultHeartbeat is heartbeat=true.
 func parseFeedRequest(r *http.Request, defaultHeartbeat time.Duration) (*feedRequest, error) {
 	q := map[string]string{}
-	for _, p := range parseParams(r.URL.RawQuery) {
-		q[strings.ToLower(p.key)] = p.value
+	for _, p := range kinto.ParseParams(r.URL.RawQuery) {
+		q[strings.ToLower(p.Key)] = p.Value
 	}
 	fr := &feedRequest{feed: feedNormal, since: "0", limit: defaultFeedLimit}
 	var err error

@@ -1,6 +1,6 @@
 //go:build linux && !nohangupwatch
 
-package changes
+package feeds
 
 import (
 	"errors"

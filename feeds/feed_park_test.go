@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"bufio"
@@ -87,7 +87,7 @@ func (rf *rawFeed) answer() string {
 
 // parkedCount counts the longpolls parked on collection b/c.
 func parkedCount(f *fixture, k Key) int {
-	hub := f.state.feeds()
+	hub := f.hub
 	hub.mu.RLock()
 	t := hub.topics[k]
 	hub.mu.RUnlock()
@@ -139,7 +139,7 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	if !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, suffix) || !strings.Contains(got, `"n":1`) {
 		t.Fatalf("parked answer %q", got)
 	}
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedHTTP10ClosesAtOnce: the body of an HTTP/1.0 answer ends
@@ -176,7 +176,7 @@ func TestFeedParkedTimeout(t *testing.T) {
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("answered after %v", d)
 	}
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedClientGone: a parked longpoll holds one goroutine, and a
@@ -204,7 +204,7 @@ func TestFeedParkedClientGone(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 	goleak.VerifyNone(t, before)
 }
 
@@ -225,7 +225,7 @@ func TestFeedParkedShutdown(t *testing.T) {
 			t.Fatalf("after shutdown %q want %q", got, want)
 		}
 	}
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedFilterMiss: a write the filter drops leaves the longpoll
@@ -235,7 +235,7 @@ func TestFeedParkedFilterMiss(t *testing.T) {
 	srv := f.server()
 	rf := openRaw(t, srv, "GET", feedColl+`/_changes?feed=longpoll&since=now&filter=_doc_ids&doc_ids=["x"]`, "")
 	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
-	topic := f.state.feeds().topics[keyBC]
+	topic := f.hub.topics[keyBC]
 	_, gen := topic.wait()
 	f.put("y", `{}`)
 	eventually(t, func() bool {
@@ -278,7 +278,7 @@ func TestFeedParkedClientSends(t *testing.T) {
 			t.Errorf("%s: %q want %q", name, got, want)
 		}
 	}
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 0 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestWakeQueueDefersCloses: an answered connection closes once the wake

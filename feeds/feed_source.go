@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"cmp"
@@ -87,7 +87,7 @@ type feedSource interface {
 type collectionFeed struct {
 	key Key
 	src Source
-	hub *feedHub
+	hub *Hub
 }
 
 func (f *collectionFeed) join() (*feedTopic, func()) { return f.hub.join(f.key, nil) }
@@ -159,26 +159,19 @@ func (f *collectionFeed) flightKey(after feedCursor, limit int, descending bool)
 // the caller may see, at its latest records timestamp, in
 // registry-version order.
 type monitorFeed struct {
-	view *monitorView
-	hub  *feedHub
+	view Monitor
+	hub  *Hub
 	// render is the view as the caller sees it; reads are shared only
 	// between feeds of the same who ("" for the view every anonymous
 	// caller shares).
-	render func() *monitorRender
+	render func() MonitorView
 	who    string
 }
 
 // monitorFeed is the monitor feed for the caller of r.
 func (h *Handler) monitorFeed(r *http.Request) *monitorFeed {
-	anonymous := h.cfg.MonitorListAll || h.access.Anonymous(r)
-	// A parked feed reads after its request's context is done: its
-	// permission checks must not fail for that.
-	r = r.WithContext(context.WithoutCancel(r.Context()))
-	f := &monitorFeed{view: h.view, hub: h.state.feeds(), render: func() *monitorRender { return h.monitorAs(r, anonymous) }}
-	if !anonymous {
-		f.who = fmt.Sprintf("%p", r)
-	}
-	return f
+	render, who := h.monitor.Reader(r)
+	return &monitorFeed{view: h.monitor, hub: h.hub, render: render, who: who}
 }
 
 func (f *monitorFeed) join() (*feedTopic, func()) { return f.hub.join(Key{}, f.view) }
@@ -222,24 +215,28 @@ func (f *monitorFeed) nowIsLocal() bool { return true }
 
 func (f *monitorFeed) now(context.Context) (feedCursor, bool, error) {
 	r := f.render()
-	return feedCursor{pos: int64(r.version), ts: r.timestamp}, true, nil
+	return feedCursor{pos: int64(r.Version()), ts: r.Timestamp()}, true, nil
 }
 
 // read lists the entries after the position in version order (newest
 // version first when descending).
 func (f *monitorFeed) read(_ context.Context, after feedCursor, limit int, descending, _ bool) (*feedPage, error) {
 	r := f.render()
-	entries := make([]int, 0, len(r.entries))
-	for i, e := range r.entries {
-		if descending || after.follows(e) {
+	entries := make([]int, 0, r.Len())
+	for i := range r.Len() {
+		if descending || after.follows(r.Entry(i)) {
 			entries = append(entries, i)
 		}
 	}
-	slices.SortFunc(entries, func(a, b int) int { return cmp.Compare(r.entries[a].Changed, r.entries[b].Changed) })
+	slices.SortFunc(entries, func(a, b int) int {
+		ca, _ := r.Entry(a)
+		cb, _ := r.Entry(b)
+		return cmp.Compare(ca, cb)
+	})
 	if descending {
 		slices.Reverse(entries)
 	}
-	page := &feedPage{exists: true, end: feedCursor{pos: int64(r.version), ts: r.timestamp}}
+	page := &feedPage{exists: true, end: feedCursor{pos: int64(r.Version()), ts: r.Timestamp()}}
 	if !descending && after.pos > page.end.pos && !after.byTime {
 		page.end = after
 	}
@@ -248,11 +245,12 @@ func (f *monitorFeed) read(_ context.Context, after feedCursor, limit int, desce
 		entries = entries[:limit]
 	}
 	for _, i := range entries {
-		e, data := r.entries[i], r.entryJSON(i)
+		changed, ts := r.Entry(i)
+		data := r.EntryJSON(i)
 		page.rows = append(page.rows, feedRow{
-			cur:  feedCursor{pos: int64(e.Changed), ts: e.Timestamp},
+			cur:  feedCursor{pos: int64(changed), ts: ts},
 			id:   gjson.GetBytes(data, "id").String(),
-			lm:   e.Timestamp,
+			lm:   ts,
 			data: data,
 		})
 	}
@@ -262,15 +260,16 @@ func (f *monitorFeed) read(_ context.Context, after feedCursor, limit int, desce
 	return page, nil
 }
 
-// follows reports whether entry e comes after position c.
-func (c feedCursor) follows(e SnapshotEntry) bool {
+// follows reports whether the entry that changed at version changed,
+// with records timestamp ts, comes after position c.
+func (c feedCursor) follows(changed uint64, ts int64) bool {
 	switch {
 	case !c.byTime:
-		return int64(e.Changed) > c.pos
+		return int64(changed) > c.pos
 	case c.inclusive:
-		return e.Timestamp >= c.ts
+		return ts >= c.ts
 	}
-	return e.Timestamp > c.ts
+	return ts > c.ts
 }
 
 func (f *monitorFeed) appendSeq(b []byte, c feedCursor) []byte {

@@ -1,4 +1,4 @@
-package changes
+package feeds
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func TestFeedClientGone(t *testing.T) {
 		}
 		resps = append(resps, resp)
 	}
-	hub := f.state.feeds()
+	hub := f.hub
 	if topics, listeners := hub.listeners(); topics != 1 || listeners != 50 {
 		t.Fatalf("%d topics, %d listeners; want 1, 50", topics, listeners)
 	}
@@ -75,7 +75,7 @@ func TestFeedSlowReader(t *testing.T) {
 	defer slow.Close()
 	fmt.Fprintf(slow, "GET %s/_changes?feed=continuous&since=now&include_docs=true&heartbeat=true HTTP/1.1\r\nHost: x\r\n\r\n", feedColl)
 	fast := open(t, "GET", srv.URL+feedColl+"/_changes?feed=continuous&since=now&heartbeat=true", "")
-	eventually(t, func() bool { _, n := f.state.feeds().listeners(); return n == 2 })
+	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 2 })
 	big := `{"pad":"` + strings.Repeat("x", 64<<10) + `"}`
 	for i := range 200 {
 		start := time.Now()
