@@ -166,6 +166,12 @@ func TestReplicationBounds(t *testing.T) {
 	if n := strings.Count(r.body, `"key":"a"`); n != 1000 {
 		t.Errorf("_all_docs of 1,000 keys answered %d rows", n)
 	}
+	// Without keys, one answer holds at most 10,000 rows.
+	for _, name := range []string{"limit", "skip"} {
+		do(t, "GET", e.db+"/_all_docs?"+name+"=10001", "", bob).
+			expect(t, 400, `{"error":"bad_request","reason":"Invalid value for `+"`"+name+"`"+`: at most 10000"}`+"\n")
+	}
+	do(t, "GET", e.db+"/_all_docs?limit=10000&skip=1", "", bob).expect(t, 200, `{"total_rows":1,"offset":1,"rows":[]}`+"\n")
 }
 
 // TestReplicationPermissions: no read permission, no document; CouchDB's
