@@ -50,21 +50,16 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 // write transaction.
 func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 	lock := t.writable && !t.locked[key]
-	forUpdate := ""
-	if lock {
-		forUpdate = "FOR UPDATE"
-	}
-	query := timestampQuery(forUpdate)
 	var ts *int64
 	if !lock {
-		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, query, key.parent, key.kind); err != nil {
+		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, timestampQuery(""), key.parent, key.kind); err != nil {
 			return 0, false, err
 		}
 	} else {
 		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
-		b.Queue(query, key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
-		if err := t.batch(b); err != nil {
+		got, forUpdate := t.queueLock(b, key)
+		b.Queue(timestampQuery(forUpdate), key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
+		if err := t.lockTaken(t.batch(b), *got); err != nil {
 			return 0, false, err
 		}
 		if t.locked == nil {

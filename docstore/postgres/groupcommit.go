@@ -1,0 +1,341 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/changegate/changegate/docstore"
+)
+
+// Group commit. A write to a list holds the list's ordering lock from the
+// choice of its timestamp through its commit, whose WAL flush is most of
+// its time: one write at a time per list would cap a collection at one
+// commit per flush. So Updates queue, and a runner puts the writes that
+// are waiting into one transaction, one after the other, and commits them
+// together: one flush for the batch. Each write but the batch's first
+// runs under a savepoint, so a write that fails (its callback's error, a
+// statement error such as a unique conflict, a panic) is rolled back alone
+// and its error goes to its caller only; the others commit. A batch is
+// still one transaction holding its lists' locks until its commit, so
+// commits in a list stay in timestamp order, and every write keeps its
+// own timestamp (the next write of the list reads the one before it).
+//
+// Deadlocks: a batch that holds locks only tries the lock of a further
+// list (pg_try_advisory_xact_lock, then the timestamps row NOWAIT); when
+// another transaction holds it, that write is rolled back to its
+// savepoint and goes first into a later batch, where it may wait. Only a
+// batch's first write waits for locks while holding some, as a lone
+// write did before.
+
+const (
+	// groupRunners bounds the batches an engine has in flight at once:
+	// more let writes to other lists proceed while a batch waits for a
+	// lock or a flush; each holds a pooled connection.
+	groupRunners = 4
+	// maxGroup bounds the writes of one batch. Each write after the
+	// first is a subtransaction, and PostgreSQL caches 64
+	// subtransaction ids per backend; beyond that every snapshot taken
+	// on the server while the batch runs looks them up in pg_subtrans.
+	maxGroup = 48
+	// savepoint names the savepoint of the write running in a batch.
+	// Savepoints of earlier writes stay open until the commit (no
+	// RELEASE round trip); ROLLBACK TO finds the innermost of the name.
+	savepoint = "SAVEPOINT member"
+)
+
+// errLockBusy reports that a batched write could not take a list's
+// ordering lock at once; the write runs again in a later batch.
+var errLockBusy = errors.New("list locked by another transaction")
+
+// queueLock adds the ordering lock of key to b: an advisory lock on the
+// list, waited for, or only tried when t.tryLocks. It returns where
+// whether the lock was taken is stored once b has run, and the row-lock
+// clause of the timestamp read that follows it.
+func (t *tx) queueLock(b *pgx.Batch, key listKey) (got *bool, forUpdate string) {
+	got = new(bool)
+	if !t.tryLocks {
+		*got = true
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
+		return got, "FOR UPDATE"
+	}
+	b.Queue(`SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind).
+		QueryRow(func(row pgx.Row) error { return row.Scan(got) })
+	return got, "FOR UPDATE NOWAIT"
+}
+
+// lockTaken turns a tried lock that another transaction held (the
+// advisory lock, or the timestamps row: 55P03 lock_not_available) into
+// errLockBusy and marks t busy; err otherwise.
+func (t *tx) lockTaken(err error, got bool) error {
+	var pgErr *pgconn.PgError
+	busy := err == nil && !got || errors.As(err, &pgErr) && pgErr.Code == "55P03"
+	if t.tryLocks && busy {
+		t.busy = true
+		return errLockBusy
+	}
+	return err
+}
+
+// write is one queued Update.
+type write struct {
+	ctx      context.Context
+	fn       func(docstore.Tx) error
+	done     chan outcome
+	attempts int
+}
+
+// outcome is what an Update returns, or the panic it re-raises.
+type outcome struct {
+	err      error
+	panicked bool
+	panic    any
+}
+
+// committer queues Updates and runs them in batches.
+type committer struct {
+	e       *Engine
+	mu      sync.Mutex
+	queue   []*write
+	runners int
+	// limit is the most runners at once (groupRunners).
+	limit int
+	// commits counts the batches committed.
+	commits atomic.Int64
+}
+
+// update queues fn and waits for its outcome.
+func (c *committer) update(ctx context.Context, fn func(docstore.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &write{ctx: ctx, fn: fn, done: make(chan outcome, 1)}
+	c.push(false, w)
+	o := <-w.done
+	if o.panicked {
+		panic(o.panic)
+	}
+	return o.err
+}
+
+// push queues writes, in front of the queue when first, and starts a
+// runner when fewer than c.limit run.
+func (c *committer) push(first bool, ws ...*write) {
+	if len(ws) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first {
+		c.queue = append(slices.Clone(ws), c.queue...)
+	} else {
+		c.queue = append(c.queue, ws...)
+	}
+	if c.runners < c.limit {
+		c.runners++
+		go c.run()
+	}
+}
+
+// take pops the next write, nil when none waits; a runner that finds
+// none (exit) stops.
+func (c *committer) take(exit bool) *write {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		if exit {
+			c.runners--
+		}
+		return nil
+	}
+	w := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	return w
+}
+
+// run runs batches while writes wait.
+func (c *committer) run() {
+	for w := c.take(true); w != nil; w = c.take(true) {
+		c.batch(w)
+	}
+}
+
+// batch runs first and the writes that wait behind it in one transaction
+// and commits it.
+func (c *committer) batch(first *write) {
+	conn, err := c.e.pool.Acquire(first.ctx)
+	if err != nil {
+		first.done <- outcome{err: fmt.Errorf("taking a postgres connection: %w", unavailable(err))}
+		return
+	}
+	b := &group{c: c, base: &tx{ctx: context.WithoutCancel(first.ctx), conn: conn, begin: beginWrite, writable: true}}
+	defer func() {
+		if b.base.begun || len(b.base.pending) > 0 {
+			conn.Exec(b.base.ctx, "ROLLBACK")
+		}
+		conn.Release()
+		c.push(true, b.later...)
+	}()
+	for w := first; w != nil; w = b.next() {
+		if !b.member(w) {
+			b.retryAll(nil)
+			return
+		}
+	}
+	b.commit()
+}
+
+// group is the state of one batch.
+type group struct {
+	c    *committer
+	base *tx
+	// joined are the writes done in the transaction, waiting for its
+	// commit; later those to run again in a later batch.
+	joined, later []*write
+}
+
+// next returns the next waiting write, nil when none waits or the batch
+// is full.
+func (b *group) next() *write {
+	if len(b.joined)+len(b.later) >= maxGroup {
+		return nil
+	}
+	return b.c.take(false)
+}
+
+// member runs w in the batch's transaction; false means the connection
+// is lost and the batch is over.
+func (b *group) member(w *write) bool {
+	if err := w.ctx.Err(); err != nil {
+		w.done <- outcome{err: err}
+		return true
+	}
+	base := b.base
+	nested := base.begun
+	m := *base
+	m.stamps = maps.Clone(base.stamps)
+	m.locked = maps.Clone(base.locked)
+	m.pending = slices.Clone(base.pending)
+	m.tryLocks = len(base.locked) > 0
+	if nested {
+		m.pending = append(m.pending, savepoint)
+	}
+	o := call(&m, w.fn)
+	m.closed = true
+	sent := m.flushes > base.flushes
+	if o.err == nil && !o.panicked && m.failed == nil && !m.busy {
+		if nested && !sent {
+			m.pending = base.pending
+		}
+		*base = m
+		base.tryLocks, base.closed = false, false
+		b.joined = append(b.joined, w)
+		return true
+	}
+	b.undo(&m, nested, sent)
+	if o.err == nil && !o.panicked {
+		o.err = m.failed
+	}
+	switch {
+	case errors.Is(o.err, ErrUnavailable):
+		b.joined = append(b.joined, w)
+		return false
+	case m.busy:
+		b.later = append(b.later, w)
+	case !o.panicked && retryable(o.err) && w.attempts+1 < maxAttempts:
+		w.attempts++
+		b.later = append(b.later, w)
+	default:
+		w.done <- o
+	}
+	return true
+}
+
+// undo rolls back what the failed write m did: to its savepoint when it
+// ran nested, else the whole transaction, which held only its work.
+func (b *group) undo(m *tx, nested, sent bool) {
+	base := b.base
+	if !sent {
+		return
+	}
+	base.flushes = m.flushes
+	if nested {
+		base.pending = []string{"ROLLBACK TO " + savepoint}
+		return
+	}
+	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true,
+		flushes: m.flushes, pending: []string{"ROLLBACK"}}
+}
+
+// call runs fn on t, turning a panic into an outcome.
+func call(t *tx, fn func(docstore.Tx) error) (o outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			o = outcome{panicked: true, panic: p}
+		}
+	}()
+	return outcome{err: fn(t)}
+}
+
+// commit writes the timestamps still kept and commits, then answers the
+// writes that joined: nil once the commit is durable.
+func (b *group) commit() {
+	base := b.base
+	batch := &pgx.Batch{}
+	base.queueTimestamps(batch)
+	if !base.begun && batch.Len() == 0 {
+		b.answer(nil)
+		return
+	}
+	if batch.Len() > 0 || len(base.pending) > 0 {
+		if err := base.batch(batch); err != nil || base.failed != nil {
+			// Not committed: the writes may run again.
+			b.retryAll(fmt.Errorf("storing list timestamps: %w", err))
+			return
+		}
+	}
+	tag, err := base.conn.Exec(base.ctx, "COMMIT")
+	base.begun = false
+	b.c.commits.Add(1)
+	switch {
+	case err != nil:
+		err = errCommit{unavailable(err)}
+	case tag.String() != "COMMIT":
+		err = errCommit{errors.New("transaction rolled back")}
+	}
+	b.answer(err)
+}
+
+// answer gives err to every write that joined.
+func (b *group) answer(err error) {
+	for _, w := range b.joined {
+		w.done <- outcome{err: err}
+	}
+	b.joined = nil
+}
+
+// retryAll sends the writes that joined to a later batch, as their
+// transaction will not commit, except those out of attempts, which get
+// err (or ErrUnavailable when err is nil).
+func (b *group) retryAll(err error) {
+	if err == nil {
+		err = fmt.Errorf("running a postgres transaction: %w", ErrUnavailable)
+	}
+	for _, w := range b.joined {
+		w.attempts++
+		if w.attempts < maxAttempts {
+			b.later = append(b.later, w)
+		} else {
+			w.done <- outcome{err: err}
+		}
+	}
+	b.joined = nil
+}
