@@ -224,6 +224,7 @@ func (b *group) member(w *write) bool {
 	m.stamps = maps.Clone(base.stamps)
 	m.locked = maps.Clone(base.locked)
 	m.pending = slices.Clone(base.pending)
+	m.wantStamps, m.readStamps = nil, nil
 	m.tryLocks = len(base.locked) > 0
 	if nested {
 		m.pending = append(m.pending, savepoint)

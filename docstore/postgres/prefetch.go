@@ -70,8 +70,8 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 		// Several statements: they need the transaction's snapshot.
 		b := &pgx.Batch{}
 		b.Queue(query, args...).Query(read)
-		t.queueWantedStamps(b)
-		err = t.batch(b)
+		locked := t.queueWantedStamps(b)
+		err = locked(t.batch(b))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %d objects: %w", len(keys), unavailable(err))

@@ -33,7 +33,7 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 	if ts, ok := t.stamps[key]; ok {
 		return ts, true, nil
 	}
-	if ts, ok := t.readStamps[key]; ok && !t.writable {
+	if ts, ok := t.readStamps[key]; ok {
 		if ts == nil {
 			return 0, false, nil
 		}
@@ -179,19 +179,34 @@ func timestampQuery(forUpdate string) string {
 		fmt.Sprintf(msOf, "last_modified"), forUpdate, fmt.Sprintf(msOf, "last_modified"))
 }
 
-// PrefetchTimestamp has the next GetMany of a read-only transaction read
-// the timestamp of (parent, kind) in its round trip.
+// PrefetchTimestamp has the next GetMany read the timestamp of (parent,
+// kind) in its round trip. In a write transaction it takes the list's
+// ordering lock there too (see Timestamp), and the value read serves the
+// next Timestamp call unless a write comes first.
 func (t *tx) PrefetchTimestamp(parent, kind string) {
-	if t.writable || t.closed || docstore.CheckList(parent, kind) != nil {
+	if t.closed || docstore.CheckList(parent, kind) != nil {
 		return
 	}
 	t.wantStamps = append(t.wantStamps, listKey{parent, kind})
 }
 
-// queueWantedStamps adds the reads PrefetchTimestamp asked for to b.
-func (t *tx) queueWantedStamps(b *pgx.Batch) {
+// queueWantedStamps adds the reads PrefetchTimestamp asked for to b, with
+// the ordering locks a write transaction does not hold yet. The function
+// it returns takes b's outcome and records the locks taken (errLockBusy
+// when one was only tried and not free).
+func (t *tx) queueWantedStamps(b *pgx.Batch) func(error) error {
+	type lock struct {
+		key listKey
+		got *bool
+	}
+	var locks []lock
 	for _, k := range t.wantStamps {
-		b.Queue(timestampQuery(""), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
+		forUpdate := ""
+		if t.writable && !t.locked[k] {
+			got, clause := t.queueLock(b, k)
+			locks, forUpdate = append(locks, lock{k, got}), clause
+		}
+		b.Queue(timestampQuery(forUpdate), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
 			var ts *int64
 			if err := row.Scan(&ts); err != nil {
 				return err
@@ -204,4 +219,16 @@ func (t *tx) queueWantedStamps(b *pgx.Batch) {
 		})
 	}
 	t.wantStamps = nil
+	return func(err error) error {
+		for _, l := range locks {
+			if err = t.lockTaken(err, *l.got); err != nil {
+				return err
+			}
+			if t.locked == nil {
+				t.locked = map[listKey]bool{}
+			}
+			t.locked[l.key] = true
+		}
+		return err
+	}
 }

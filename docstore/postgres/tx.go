@@ -76,7 +76,7 @@ type tx struct {
 	// that made none sent nothing.
 	flushes int
 	// wantStamps are the list timestamps the next GetMany reads too
-	// (read-only transactions), and readStamps what it read, nil for a
+	// (see PrefetchTimestamp), and readStamps what it read, nil for a
 	// list without one.
 	wantStamps []listKey
 	readStamps map[listKey]*int64
@@ -100,6 +100,9 @@ func (t *tx) writableCheck() error {
 		return errReadOnly
 	}
 	t.writes++
+	// Timestamps read ahead (PrefetchTimestamp) may not hold after a
+	// write.
+	clear(t.readStamps)
 	return nil
 }
 
