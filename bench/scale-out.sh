@@ -5,11 +5,16 @@
 #              on, from both instances at once: into one collection, then
 #              spread over COLLECTIONS collections (writesload, CONNS
 #              connections per instance in all).
+#   compare    creates, alternating CHANGEGATE_BIN_BEFORE (a binary built
+#              from an older commit) and this tree's binary, ROUNDS [2]
+#              rounds, each on fresh instances and a fresh schema; prints
+#              every run and the after/before ratio of each round.
 #   longpolls  LISTENERS idle _changes longpolls split over both
 #              instances, then one write through the first; the time from
 #              the write to each answer (feedsload -url2).
 #
-# Usage: bash bench/scale-out.sh [creates] [longpolls]   (default: both)
+# Usage: bash bench/scale-out.sh [creates] [compare] [longpolls]
+#        (default: creates longpolls)
 # Environment (defaults in brackets):
 #   PG_DSN [postgres://postgres@127.0.0.1:5432/test?sslmode=disable] the server; the run
 #          uses a fresh schema, dropped at the end; needs psql
@@ -26,6 +31,7 @@ LISTENERS=${LISTENERS:-10000}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$(mktemp -d)
 SCHEMA=cg_bench_$$
+ROUNDS=${ROUNDS:-2}
 PIDS=()
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -36,6 +42,14 @@ cleanup() {
 	wait 2>/dev/null || true
 	psql -q "$PG_DSN" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
 	rm -rf "$WORK"
+}
+
+# teardown stops both instances and drops the schema, for a fresh setup.
+teardown() {
+	kill "$PID_A" "$PID_B" 2>/dev/null || true
+	wait "$PID_A" "$PID_B" 2>/dev/null || true
+	PIDS=()
+	psql -q "$PG_DSN" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null
 }
 trap cleanup EXIT
 
@@ -119,6 +133,7 @@ creates_run() {
 		total=$((total + rps))
 	done
 	printf '| %s | %d | %d | %d |\n' "$label" "$n" "$((per * 2 * n))" "$total"
+	LAST_RATE=$total
 }
 
 # wait_jobs waits for the load tools (not the servers).
@@ -135,6 +150,29 @@ creates() {
 	printf '| run | collections | connections | creations/s (both instances) |\n|---|---:|---:|---:|\n'
 	creates_run one 1
 	creates_run spread "$COLLECTIONS"
+}
+
+compare() {
+	local after=$BIN round which n before_one before_spread
+	[[ -n ${CHANGEGATE_BIN_BEFORE:-} ]] || die "compare needs CHANGEGATE_BIN_BEFORE"
+	psql -qAt "$PG_DSN" -c "SHOW synchronous_commit" | grep -qx on || die "synchronous_commit is not on"
+	log "creations before/after, $ROUNDS rounds, $DURATION each"
+	printf '| round | binary | run | collections | connections | creations/s (both instances) |\n|---|---|---|---:|---:|---:|\n'
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for which in before after; do
+			teardown
+			BIN=$after
+			[[ $which == before ]] && BIN=$CHANGEGATE_BIN_BEFORE
+			setup
+			for n in 1 "$COLLECTIONS"; do
+				printf '| %d | %s ' "$round" "$which"
+				creates_run "c$n-$which-$round" "$n"
+				[[ $which == before ]] && printf -v "before_$n" %s "$LAST_RATE"
+				[[ $which == after ]] && log "round $round, $n collection(s): after/before $(awk -v a="$LAST_RATE" -v b="$(eval echo \$before_$n)" 'BEGIN{printf "%.2f", a/b}')"
+			done
+		done
+	done
+	BIN=$after
 }
 
 longpolls() {
