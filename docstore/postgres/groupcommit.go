@@ -241,12 +241,12 @@ func (b *group) member(w *write) bool {
 		b.joined = append(b.joined, w)
 		return true
 	}
-	b.undo(&m, nested, sent)
+	undone := b.undo(&m, nested, sent)
 	if o.err == nil && !o.panicked {
 		o.err = m.failed
 	}
 	switch {
-	case errors.Is(o.err, ErrUnavailable):
+	case !undone || errors.Is(o.err, ErrUnavailable):
 		b.joined = append(b.joined, w)
 		return false
 	case m.busy:
@@ -261,19 +261,23 @@ func (b *group) member(w *write) bool {
 }
 
 // undo rolls back what the failed write m did: to its savepoint when it
-// ran nested, else the whole transaction, which held only its work.
-func (b *group) undo(m *tx, nested, sent bool) {
+// ran nested, else the whole transaction, which held only its work. It
+// does so at once rather than in front of the next statement: pgx
+// prepares a batch's new statements before sending it, which an aborted
+// transaction refuses. false means the connection is lost.
+func (b *group) undo(m *tx, nested, sent bool) bool {
 	base := b.base
 	if !sent {
-		return
+		return true
 	}
 	base.flushes = m.flushes
 	if nested {
-		base.pending = []string{"ROLLBACK TO " + savepoint}
-		return
+		_, err := base.conn.Exec(base.ctx, "ROLLBACK TO "+savepoint)
+		return err == nil
 	}
-	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true,
-		flushes: m.flushes, pending: []string{"ROLLBACK"}}
+	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true, flushes: m.flushes}
+	_, err := base.conn.Exec(base.ctx, "ROLLBACK")
+	return err == nil
 }
 
 // call runs fn on t, turning a panic into an outcome.

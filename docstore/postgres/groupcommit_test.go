@@ -92,6 +92,16 @@ func TestGroupCommitFailuresAreTheirOwn(t *testing.T) {
 		return boom
 	}
 	fns[9] = conflict
+	// Writer 10 follows a failed statement with one new to the
+	// connection, which pgx prepares first: the failed savepoint must be
+	// rolled back by then.
+	fns[10] = func(tx docstore.Tx) error {
+		if _, err := tx.Count(coll, docstore.KindRecord); err != nil {
+			return err
+		}
+		_, err := createIn(tx, coll, "w10")
+		return err
+	}
 	fns[13] = func(tx docstore.Tx) error {
 		conflict(tx)
 		return nil
