@@ -69,8 +69,8 @@ build() {
 start_instance() {
 	local name=$1 port admin dsn
 	port=$(free_port) admin=$(free_port)
-	dsn="$PG_DSN?pool_max_conns=16&search_path=$SCHEMA"
-	[[ $PG_DSN == *\?* ]] && dsn="$PG_DSN&pool_max_conns=16&search_path=$SCHEMA"
+	dsn="$PG_DSN?pool_max_conns=16&search_path=$SCHEMA&application_name=$SCHEMA"
+	[[ $PG_DSN == *\?* ]] && dsn="$PG_DSN&pool_max_conns=16&search_path=$SCHEMA&application_name=$SCHEMA"
 	cat >"$WORK/$name.Caddyfile" <<EOF
 {
 	admin 127.0.0.1:$admin
@@ -113,10 +113,25 @@ setup() {
 	log "instances A :$PORT_A and B :$PORT_B on schema $SCHEMA; load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# cpu_ticks: CPU time (clock ticks) of both instances, and of the
+# PostgreSQL backends serving them (named after the schema).
+cpu_ticks() {
+	local p cg=0 pg=0
+	for p in $PID_A $PID_B; do cg=$((cg + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
+	for p in $(psql -qAt "$PG_DSN" -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE '$SCHEMA/%'"); do
+		pg=$((pg + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$cg $pg"
+}
+
 # creates_run LABEL N: CONNS writers over both instances and the first N
-# collections, DURATION; prints the creations per second of all together.
+# collections, DURATION; prints the creations per second of all together
+# and the CPU milliseconds per creation of the instances and of their
+# PostgreSQL backends.
 creates_run() {
-	local label=$1 n=$2 per i out total=0 rps
+	local label=$1 n=$2 per i out total=0 rps count=0 before after hz
+	hz=$(getconf CLK_TCK)
+	read -r -a before <<<"$(cpu_ticks)"
 	per=$((CONNS / (2 * n)))
 	((per < 1)) && per=1
 	for ((i = 0; i < n; i++)); do
@@ -127,12 +142,16 @@ creates_run() {
 		done
 	done
 	wait_jobs
+	read -r -a after <<<"$(cpu_ticks)"
 	for out in "$WORK"/w-"$label"-*; do
 		grep -q 'statuses 201:[0-9]*$' "$out" || die "$label: not every creation answered 201: $(cat "$out")"
 		rps=$(awk '{print $4}' "$out")
 		total=$((total + rps))
+		count=$((count + $(awk '{print $2}' "$out")))
 	done
-	printf '| %s | %d | %d | %d |\n' "$label" "$n" "$((per * 2 * n))" "$total"
+	printf '| %s | %d | %d | %d | %s | %s |\n' "$label" "$n" "$((per * 2 * n))" "$total" \
+		"$(awk -v t=$((after[0] - before[0])) -v n=$count -v hz="$hz" 'BEGIN{printf "%.2f", t*1000/hz/n}')" \
+		"$(awk -v t=$((after[1] - before[1])) -v n=$count -v hz="$hz" 'BEGIN{printf "%.2f", t*1000/hz/n}')"
 	LAST_RATE=$total
 }
 
@@ -147,7 +166,7 @@ wait_jobs() {
 creates() {
 	log "creations, $DURATION each, synchronous_commit on"
 	psql -qAt "$PG_DSN" -c "SHOW synchronous_commit" | grep -qx on || die "synchronous_commit is not on"
-	printf '| run | collections | connections | creations/s (both instances) |\n|---|---:|---:|---:|\n'
+	printf '| run | collections | connections | creations/s (both instances) | changegate CPU ms/creation | PostgreSQL CPU ms/creation |\n|---|---:|---:|---:|---:|---:|\n'
 	creates_run one 1
 	creates_run spread "$COLLECTIONS"
 }
@@ -157,7 +176,7 @@ compare() {
 	[[ -n ${CHANGEGATE_BIN_BEFORE:-} ]] || die "compare needs CHANGEGATE_BIN_BEFORE"
 	psql -qAt "$PG_DSN" -c "SHOW synchronous_commit" | grep -qx on || die "synchronous_commit is not on"
 	log "creations before/after, $ROUNDS rounds, $DURATION each"
-	printf '| round | binary | run | collections | connections | creations/s (both instances) |\n|---|---|---|---:|---:|---:|\n'
+	printf '| round | binary | run | collections | connections | creations/s (both instances) | changegate CPU ms/creation | PostgreSQL CPU ms/creation |\n|---|---|---|---:|---:|---:|---:|---:|\n'
 	for ((round = 1; round <= ROUNDS; round++)); do
 		for which in before after; do
 			teardown

@@ -93,7 +93,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("connecting to postgres: %w", unavailable(err))
 	}
 	e := &Engine{pool: pool, name: name, dsn: dsn}
-	e.commits = &committer{e: e, limit: groupRunners}
+	e.commits = &committer{e: e, limit: groupRunners, size: maxGroup}
 	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return ensureSchema(ctx, c.Conn()) })
 	if err != nil {
 		pool.Close()

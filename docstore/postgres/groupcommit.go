@@ -41,10 +41,11 @@ const (
 	// lock or a flush; each holds a pooled connection.
 	groupRunners = 4
 	// maxGroup bounds the writes of one batch. Each write after the
-	// first is a subtransaction, and PostgreSQL caches 64
-	// subtransaction ids per backend; beyond that every snapshot taken
-	// on the server while the batch runs looks them up in pg_subtrans.
-	maxGroup = 48
+	// first is a subtransaction, which readers of the rows it wrote must
+	// look up while the batch runs, and the batch holds its lists' locks
+	// until its commit. Two instances creating into one collection (bench/
+	// scale-out.md) did best with 8 of 1, 8 and 48.
+	maxGroup = 8
 	// savepoint names the savepoint of the write running in a batch.
 	// Savepoints of earlier writes stay open until the commit (no
 	// RELEASE round trip); ROLLBACK TO finds the innermost of the name.
@@ -71,17 +72,52 @@ func (t *tx) queueLock(b *pgx.Batch, key listKey) (got *bool, forUpdate string) 
 	return got, "FOR UPDATE NOWAIT"
 }
 
-// lockTaken turns a tried lock that another transaction held (the
-// advisory lock, or the timestamps row: 55P03 lock_not_available) into
-// errLockBusy and marks t busy; err otherwise.
-func (t *tx) lockTaken(err error, got bool) error {
+// lockTaken records the lock of key as taken by t and its batch, or
+// turns a tried lock that another transaction held (the advisory lock, or
+// the timestamps row: 55P03 lock_not_available) into errLockBusy, marking
+// t busy; err when b failed otherwise.
+func (t *tx) lockTaken(key listKey, err error, got bool) error {
 	var pgErr *pgconn.PgError
 	busy := err == nil && !got || errors.As(err, &pgErr) && pgErr.Code == "55P03"
 	if t.tryLocks && busy {
-		t.busy = true
+		t.busy, t.busyKey = true, key
 		return errLockBusy
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if t.locked == nil {
+		t.locked = map[listKey]bool{}
+	}
+	t.locked[key] = true
+	if t.grp != nil {
+		t.grp.c.hold(key, t.grp)
+	}
+	return nil
+}
+
+// lockedElsewhere fails with errLockBusy, before anything is sent, when
+// another batch of this engine holds key's lock: the write goes to that
+// batch (see group.member) rather than waiting for it.
+func (t *tx) lockedElsewhere(key listKey) error {
+	if t.grp == nil || !t.grp.c.heldByOther(key, t.grp) {
+		return nil
+	}
+	t.busy, t.busyKey = true, key
+	return errLockBusy
+}
+
+// wantedElsewhere is lockedElsewhere for the locks PrefetchTimestamp
+// asked for.
+func (t *tx) wantedElsewhere() error {
+	for _, k := range t.wantStamps {
+		if t.writable && !t.locked[k] {
+			if err := t.lockedElsewhere(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // write is one queued Update.
@@ -105,8 +141,12 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*write
 	runners int
-	// limit is the most runners at once (groupRunners).
-	limit int
+	// holders names the batch holding each list's lock, for the writes
+	// of that list to join it.
+	holders map[listKey]*group
+	// limit is the most runners at once (groupRunners), size the most
+	// writes in a batch (maxGroup).
+	limit, size int
 	// commits counts the batches committed.
 	commits atomic.Int64
 }
@@ -161,6 +201,55 @@ func (c *committer) take(exit bool) *write {
 	return w
 }
 
+// hold records that g holds key's lock, unless another batch is known
+// to.
+func (c *committer) hold(key listKey, g *group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holders == nil {
+		c.holders = map[listKey]*group{}
+	}
+	if _, ok := c.holders[key]; !ok {
+		c.holders[key] = g
+		g.held = append(g.held, key)
+	}
+}
+
+// heldByOther reports whether a batch other than g holds key's lock.
+func (c *committer) heldByOther(key listKey, g *group) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.holders[key]
+	return ok && h != g
+}
+
+// handOver gives w, which found key locked, to the batch holding it,
+// else to g's next batch.
+func (c *committer) handOver(w *write, key listKey, g *group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.holders[key]; ok && h != g {
+		h.inbox = append(h.inbox, w)
+		return
+	}
+	g.later = append(g.later, w)
+}
+
+// release forgets g's locks and returns the writes handed to it that it
+// did not take.
+func (c *committer) release(g *group) []*write {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range g.held {
+		if c.holders[k] == g {
+			delete(c.holders, k)
+		}
+	}
+	left := g.inbox
+	g.held, g.inbox = nil, nil
+	return left
+}
+
 // run runs batches while writes wait.
 func (c *committer) run() {
 	for w := c.take(true); w != nil; w = c.take(true) {
@@ -176,13 +265,14 @@ func (c *committer) batch(first *write) {
 		first.done <- outcome{err: fmt.Errorf("taking a postgres connection: %w", unavailable(err))}
 		return
 	}
-	b := &group{c: c, base: &tx{ctx: context.WithoutCancel(first.ctx), conn: conn, begin: beginWrite, writable: true}}
+	b := &group{c: c}
+	b.base = &tx{ctx: context.WithoutCancel(first.ctx), conn: conn, begin: beginWrite, writable: true, holdStamps: true, grp: b}
 	defer func() {
 		if b.base.begun || len(b.base.pending) > 0 {
 			conn.Exec(b.base.ctx, "ROLLBACK")
 		}
 		conn.Release()
-		c.push(true, b.later...)
+		c.push(true, append(b.later, c.release(b)...)...)
 	}()
 	for w := first; w != nil; w = b.next() {
 		if !b.member(w) {
@@ -200,14 +290,26 @@ type group struct {
 	// joined are the writes done in the transaction, waiting for its
 	// commit; later those to run again in a later batch.
 	joined, later []*write
+	// held are the lists whose holder c.holders says g is, and inbox
+	// the writes other batches handed over for them (both under c.mu).
+	held  []listKey
+	inbox []*write
 }
 
 // next returns the next waiting write, nil when none waits or the batch
 // is full.
 func (b *group) next() *write {
-	if len(b.joined)+len(b.later) >= maxGroup {
+	if len(b.joined)+len(b.later) >= b.c.size {
 		return nil
 	}
+	b.c.mu.Lock()
+	if len(b.inbox) > 0 {
+		w := b.inbox[0]
+		b.inbox = b.inbox[1:]
+		b.c.mu.Unlock()
+		return w
+	}
+	b.c.mu.Unlock()
 	return b.c.take(false)
 }
 
@@ -250,7 +352,7 @@ func (b *group) member(w *write) bool {
 		b.joined = append(b.joined, w)
 		return false
 	case m.busy:
-		b.later = append(b.later, w)
+		b.c.handOver(w, m.busyKey, b)
 	case !o.panicked && retryable(o.err) && w.attempts+1 < maxAttempts:
 		w.attempts++
 		b.later = append(b.later, w)
@@ -275,7 +377,7 @@ func (b *group) undo(m *tx, nested, sent bool) bool {
 		_, err := base.conn.Exec(base.ctx, "ROLLBACK TO "+savepoint)
 		return err == nil
 	}
-	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true, flushes: m.flushes}
+	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true, holdStamps: true, flushes: m.flushes}
 	_, err := base.conn.Exec(base.ctx, "ROLLBACK")
 	return err == nil
 }
@@ -290,24 +392,32 @@ func call(t *tx, fn func(docstore.Tx) error) (o outcome) {
 	return outcome{err: fn(t)}
 }
 
-// commit writes the timestamps still kept and commits, then answers the
-// writes that joined: nil once the commit is durable.
+// commit writes the timestamps the batch kept and commits, in one round
+// trip, then answers the writes that joined: nil once the commit is
+// durable. A server error means the COMMIT did not happen (it was
+// skipped after a failed statement, or failed itself): the writes may run
+// again. A lost connection may have lost the answer of a COMMIT that
+// happened, which the writes' callers are told.
 func (b *group) commit() {
 	base := b.base
 	batch := &pgx.Batch{}
+	base.holdStamps = false
 	base.queueTimestamps(batch)
 	if !base.begun && batch.Len() == 0 {
 		b.answer(nil)
 		return
 	}
-	if batch.Len() > 0 || len(base.pending) > 0 {
-		if err := base.batch(batch); err != nil || base.failed != nil {
-			// Not committed: the writes may run again.
-			b.retryAll(fmt.Errorf("storing list timestamps: %w", err))
-			return
-		}
+	var tag pgconn.CommandTag
+	batch.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		tag = ct
+		return nil
+	})
+	err := base.batch(batch)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		b.retryAll(fmt.Errorf("committing postgres transaction: %w", err))
+		return
 	}
-	tag, err := base.conn.Exec(base.ctx, "COMMIT")
 	base.begun = false
 	b.c.commits.Add(1)
 	switch {

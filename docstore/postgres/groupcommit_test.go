@@ -53,7 +53,7 @@ func createIn(tx docstore.Tx, parent, id string) (int64, error) {
 // order with timestamps of their own.
 func TestGroupCommitFailuresAreTheirOwn(t *testing.T) {
 	e, _ := openTest(t)
-	e.commits.limit = 1
+	e.commits.limit, e.commits.size = 1, 64
 	ctx := context.Background()
 	if err := e.Update(ctx, func(tx docstore.Tx) error { return tx.SetTimestamp(coll, docstore.KindRecord, 1000) }); err != nil {
 		t.Fatal(err)
@@ -256,5 +256,56 @@ func TestGroupCommitDefersBusyList(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitHandsOverToHolder: a write whose list another batch of
+// the same engine holds joins that batch instead of waiting for its lock
+// in a batch of its own.
+func TestGroupCommitHandsOverToHolder(t *testing.T) {
+	e, _ := openTest(t)
+	e.commits.limit = 2
+	ctx := context.Background()
+	handed := func() error {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			e.commits.mu.Lock()
+			n := 0
+			for _, g := range e.commits.holders {
+				n = max(n, len(g.inbox))
+			}
+			e.commits.mu.Unlock()
+			if n > 0 {
+				return nil
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return errors.New("no write handed over in 20 s")
+	}
+	first := make(chan error, 1)
+	go func() {
+		first <- e.Update(ctx, func(tx docstore.Tx) error {
+			if _, err := createIn(tx, coll, "a"); err != nil {
+				return err
+			}
+			return handed()
+		})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !e.commits.heldByOther(listKey{coll, docstore.KindRecord}, nil) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first write took no lock in 20 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	second := e.Update(ctx, func(tx docstore.Tx) error {
+		_, err := createIn(tx, coll, "b")
+		return err
+	})
+	if err := <-first; err != nil || second != nil {
+		t.Fatalf("first %v, second %v", err, second)
+	}
+	if c := e.commits.commits.Load(); c != 1 {
+		t.Errorf("%d commits; want 1", c)
 	}
 }

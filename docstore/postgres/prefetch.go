@@ -68,6 +68,9 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 		err = t.query(read, query, args...)
 	} else {
 		// Several statements: they need the transaction's snapshot.
+		if err := t.wantedElsewhere(); err != nil {
+			return nil, fmt.Errorf("reading %d objects: %w", len(keys), err)
+		}
 		b := &pgx.Batch{}
 		b.Queue(query, args...).Query(read)
 		locked := t.queueWantedStamps(b)

@@ -56,16 +56,15 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 			return 0, false, err
 		}
 	} else {
+		if err := t.lockedElsewhere(key); err != nil {
+			return 0, false, err
+		}
 		b := &pgx.Batch{}
 		got, forUpdate := t.queueLock(b, key)
 		b.Queue(timestampQuery(forUpdate), key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
-		if err := t.lockTaken(t.batch(b), *got); err != nil {
+		if err := t.lockTaken(key, t.batch(b), *got); err != nil {
 			return 0, false, err
 		}
-		if t.locked == nil {
-			t.locked = map[listKey]bool{}
-		}
-		t.locked[key] = true
 	}
 	if ts == nil {
 		return 0, false, nil
@@ -110,8 +109,14 @@ func (t *tx) flushTimestamps() error {
 }
 
 // queueTimestamps adds the upserts of the kept timestamps to b and
-// forgets them: from then on the rows hold them.
+// forgets them: from then on the rows hold them. A batched write keeps
+// them until its batch commits (holdStamps): each upsert of a row is a
+// new version of it, and every read of the row in the batch, and by
+// others while it runs, would walk the versions of the batch's writes.
 func (t *tx) queueTimestamps(b *pgx.Batch) {
+	if t.holdStamps {
+		return
+	}
 	for k, ts := range t.stamps {
 		b.Queue(fmt.Sprintf(`INSERT INTO timestamps (parent_id, resource_name, last_modified)
 			VALUES ($1, $2, %s)
@@ -221,13 +226,9 @@ func (t *tx) queueWantedStamps(b *pgx.Batch) func(error) error {
 	t.wantStamps = nil
 	return func(err error) error {
 		for _, l := range locks {
-			if err = t.lockTaken(err, *l.got); err != nil {
+			if err = t.lockTaken(l.key, err, *l.got); err != nil {
 				return err
 			}
-			if t.locked == nil {
-				t.locked = map[listKey]bool{}
-			}
-			t.locked[l.key] = true
 		}
 		return err
 	}

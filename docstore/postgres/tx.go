@@ -71,7 +71,13 @@ type tx struct {
 	// (sub)transaction aborted whatever fn returns.
 	tryLocks bool
 	busy     bool
+	busyKey  listKey
 	failed   error
+	// grp is the batch of a write transaction (see groupcommit.go).
+	grp *group
+	// holdStamps keeps the timestamps SetTimestamp stored until the
+	// commit (see queueTimestamps).
+	holdStamps bool
 	// flushes counts the sends of pending statements: a batched write
 	// that made none sent nothing.
 	flushes int
