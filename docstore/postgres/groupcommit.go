@@ -28,12 +28,15 @@ import (
 // commits in a list stay in timestamp order, and every write keeps its
 // own timestamp (the next write of the list reads the one before it).
 //
-// Deadlocks: a batch that holds locks only tries the lock of a further
-// list (pg_try_advisory_xact_lock, then the timestamps row NOWAIT); when
-// another transaction holds it, that write is rolled back to its
-// savepoint and goes first into a later batch, where it may wait. Only a
-// batch's first write waits for locks while holding some, as a lone
-// write did before.
+// One list per batch: the writes of a batch are those of the list whose
+// lock its first write took (other writes' commits overlap, and
+// PostgreSQL flushes the WAL of commits that wait together once). A write
+// after the first that needs the lock of a list the batch does not hold
+// is rolled back to its savepoint and handed to the batch of this engine
+// that holds that list, or queued for a batch of its own. So only a
+// batch's first write waits for locks while holding some, as a lone write
+// did before, and batches of one engine never wait for each other's
+// locks.
 
 const (
 	// groupRunners bounds the batches an engine has in flight at once:
@@ -52,37 +55,21 @@ const (
 	savepoint = "SAVEPOINT member"
 )
 
-// errLockBusy reports that a batched write could not take a list's
-// ordering lock at once; the write runs again in a later batch.
-var errLockBusy = errors.New("list locked by another transaction")
+// errLockBusy reports that a batched write needs the lock of a list its
+// batch does not hold; the write runs in another batch.
+var errLockBusy = errors.New("list locked by another batch")
 
 // queueLock adds the ordering lock of key to b: an advisory lock on the
-// list, waited for, or only tried when t.tryLocks. It returns where
-// whether the lock was taken is stored once b has run, and the row-lock
-// clause of the timestamp read that follows it.
-func (t *tx) queueLock(b *pgx.Batch, key listKey) (got *bool, forUpdate string) {
-	got = new(bool)
-	if !t.tryLocks {
-		*got = true
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
-		return got, "FOR UPDATE"
-	}
-	b.Queue(`SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind).
-		QueryRow(func(row pgx.Row) error { return row.Scan(got) })
-	return got, "FOR UPDATE NOWAIT"
+// list, then (with the timestamp read that follows) its timestamps row:
+// it returns that read's row-lock clause.
+func (t *tx) queueLock(b *pgx.Batch, key listKey) (forUpdate string) {
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, key.parent, key.kind)
+	return "FOR UPDATE"
 }
 
-// lockTaken records the lock of key as taken by t and its batch, or
-// turns a tried lock that another transaction held (the advisory lock, or
-// the timestamps row: 55P03 lock_not_available) into errLockBusy, marking
-// t busy; err when b failed otherwise.
-func (t *tx) lockTaken(key listKey, err error, got bool) error {
-	var pgErr *pgconn.PgError
-	busy := err == nil && !got || errors.As(err, &pgErr) && pgErr.Code == "55P03"
-	if t.tryLocks && busy {
-		t.busy, t.busyKey = true, key
-		return errLockBusy
-	}
+// lockTaken records the lock of key as taken by t and its batch once the
+// statements that take it ran without error.
+func (t *tx) lockTaken(key listKey, err error) error {
 	if err != nil {
 		return err
 	}
@@ -97,14 +84,15 @@ func (t *tx) lockTaken(key listKey, err error, got bool) error {
 }
 
 // lockedElsewhere fails with errLockBusy, before anything is sent, when
-// another batch of this engine holds key's lock: the write goes to that
-// batch (see group.member) rather than waiting for it.
+// t may only use the locks its batch holds (onlyHeld), or when another
+// batch of this engine holds key's lock: the write goes to that batch
+// (see group.member) rather than waiting for it.
 func (t *tx) lockedElsewhere(key listKey) error {
-	if t.grp == nil || !t.grp.c.heldByOther(key, t.grp) {
-		return nil
+	if t.onlyHeld || t.grp != nil && t.grp.c.heldByOther(key, t.grp) {
+		t.busy, t.busyKey = true, key
+		return errLockBusy
 	}
-	t.busy, t.busyKey = true, key
-	return errLockBusy
+	return nil
 }
 
 // wantedElsewhere is lockedElsewhere for the locks PrefetchTimestamp
@@ -126,6 +114,10 @@ type write struct {
 	fn       func(docstore.Tx) error
 	done     chan outcome
 	attempts int
+	// key is the list whose lock the write needed when a batch handed
+	// it on (keyed), so that batches holding other lists skip it.
+	key   listKey
+	keyed bool
 }
 
 // outcome is what an Update returns, or the panic it re-raises.
@@ -223,16 +215,19 @@ func (c *committer) heldByOther(key listKey, g *group) bool {
 	return ok && h != g
 }
 
-// handOver gives w, which found key locked, to the batch holding it,
-// else to g's next batch.
+// handOver gives w, which needs key's lock, to the batch of this engine
+// holding it, else back to the queue, in front: batches holding other
+// lists skip it (see group.next), a new batch takes it first.
 func (c *committer) handOver(w *write, key listKey, g *group) {
+	w.key, w.keyed = key, true
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if h, ok := c.holders[key]; ok && h != g {
 		h.inbox = append(h.inbox, w)
+		c.mu.Unlock()
 		return
 	}
-	g.later = append(g.later, w)
+	c.mu.Unlock()
+	c.push(true, w)
 }
 
 // release forgets g's locks and returns the writes handed to it that it
@@ -296,21 +291,28 @@ type group struct {
 	inbox []*write
 }
 
-// next returns the next waiting write, nil when none waits or the batch
-// is full.
+// next returns the next write for the batch: one handed over to it, else
+// the first queued one not known to need a list the batch does not hold;
+// nil when there is none or the batch is full.
 func (b *group) next() *write {
-	if len(b.joined)+len(b.later) >= b.c.size {
+	c := b.c
+	if len(b.joined)+len(b.later) >= c.size {
 		return nil
 	}
-	b.c.mu.Lock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(b.inbox) > 0 {
 		w := b.inbox[0]
 		b.inbox = b.inbox[1:]
-		b.c.mu.Unlock()
 		return w
 	}
-	b.c.mu.Unlock()
-	return b.c.take(false)
+	for i, w := range c.queue {
+		if !w.keyed || b.base.locked[w.key] {
+			c.queue = slices.Delete(c.queue, i, i+1)
+			return w
+		}
+	}
+	return nil
 }
 
 // member runs w in the batch's transaction; false means the connection
@@ -327,7 +329,7 @@ func (b *group) member(w *write) bool {
 	m.locked = maps.Clone(base.locked)
 	m.pending = slices.Clone(base.pending)
 	m.wantStamps, m.readStamps = nil, nil
-	m.tryLocks = len(base.locked) > 0
+	m.onlyHeld = len(base.locked) > 0
 	if nested {
 		m.pending = append(m.pending, savepoint)
 	}
@@ -339,7 +341,7 @@ func (b *group) member(w *write) bool {
 			m.pending = base.pending
 		}
 		*base = m
-		base.tryLocks, base.closed = false, false
+		base.onlyHeld, base.closed = false, false
 		b.joined = append(b.joined, w)
 		return true
 	}

@@ -60,9 +60,9 @@ func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 			return 0, false, err
 		}
 		b := &pgx.Batch{}
-		got, forUpdate := t.queueLock(b, key)
+		forUpdate := t.queueLock(b, key)
 		b.Queue(timestampQuery(forUpdate), key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
-		if err := t.lockTaken(key, t.batch(b), *got); err != nil {
+		if err := t.lockTaken(key, t.batch(b)); err != nil {
 			return 0, false, err
 		}
 	}
@@ -197,19 +197,13 @@ func (t *tx) PrefetchTimestamp(parent, kind string) {
 
 // queueWantedStamps adds the reads PrefetchTimestamp asked for to b, with
 // the ordering locks a write transaction does not hold yet. The function
-// it returns takes b's outcome and records the locks taken (errLockBusy
-// when one was only tried and not free).
+// it returns takes b's outcome and records the locks taken.
 func (t *tx) queueWantedStamps(b *pgx.Batch) func(error) error {
-	type lock struct {
-		key listKey
-		got *bool
-	}
-	var locks []lock
+	var locks []listKey
 	for _, k := range t.wantStamps {
 		forUpdate := ""
 		if t.writable && !t.locked[k] {
-			got, clause := t.queueLock(b, k)
-			locks, forUpdate = append(locks, lock{k, got}), clause
+			locks, forUpdate = append(locks, k), t.queueLock(b, k)
 		}
 		b.Queue(timestampQuery(forUpdate), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
 			var ts *int64
@@ -225,8 +219,8 @@ func (t *tx) queueWantedStamps(b *pgx.Batch) func(error) error {
 	}
 	t.wantStamps = nil
 	return func(err error) error {
-		for _, l := range locks {
-			if err = t.lockTaken(l.key, err, *l.got); err != nil {
+		for _, k := range locks {
+			if err = t.lockTaken(k, err); err != nil {
 				return err
 			}
 		}

@@ -65,11 +65,12 @@ type tx struct {
 	// pending are statements to send in front of the next one: the
 	// savepoint statements of group commit (see groupcommit.go).
 	pending []string
-	// tryLocks makes the ordering lock a try, for a member of a group
-	// commit whose batch already holds locks; busy records that a try
-	// failed. failed is the first statement error, which leaves the
-	// (sub)transaction aborted whatever fn returns.
-	tryLocks bool
+	// onlyHeld refuses the ordering lock of a list the batch does not
+	// hold (a write after the first of a group commit); busy records
+	// that a write needed one (busyKey). failed is the first statement
+	// error, which leaves the (sub)transaction aborted whatever fn
+	// returns.
+	onlyHeld bool
 	busy     bool
 	busyKey  listKey
 	failed   error
