@@ -72,8 +72,7 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 			return nil, fmt.Errorf("reading %d objects: %w", len(keys), err)
 		}
 		b := &pgx.Batch{}
-		b.Queue(query, args...).Query(read)
-		locked := t.queueWantedStamps(b)
+		locked := t.queueWantedStamps(b, func(b *pgx.Batch) { b.Queue(query, args...).Query(read) })
 		err = locked(t.batch(b))
 	}
 	if err != nil {

@@ -195,17 +195,25 @@ func (t *tx) PrefetchTimestamp(parent, kind string) {
 	t.wantStamps = append(t.wantStamps, listKey{parent, kind})
 }
 
-// queueWantedStamps adds the reads PrefetchTimestamp asked for to b, with
-// the ordering locks a write transaction does not hold yet. The function
-// it returns takes b's outcome and records the locks taken.
-func (t *tx) queueWantedStamps(b *pgx.Batch) func(error) error {
+// queueWantedStamps adds to b the ordering locks a write transaction
+// does not hold yet, then the statements of reads, then the timestamp
+// reads PrefetchTimestamp asked for. The locks go first: each statement of
+// a READ COMMITTED transaction sees what committed before it started, so
+// reads behind the lock see the writes of the transaction that held it
+// (a create with If-None-Match: * must see the record another just
+// committed). The function it returns takes b's outcome and records the
+// locks taken.
+func (t *tx) queueWantedStamps(b *pgx.Batch, reads func(*pgx.Batch)) func(error) error {
 	var locks []listKey
-	for _, k := range t.wantStamps {
-		forUpdate := ""
+	clauses := make([]string, len(t.wantStamps))
+	for i, k := range t.wantStamps {
 		if t.writable && !t.locked[k] {
-			locks, forUpdate = append(locks, k), t.queueLock(b, k)
+			locks, clauses[i] = append(locks, k), t.queueLock(b, k)
 		}
-		b.Queue(timestampQuery(forUpdate), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
+	}
+	reads(b)
+	for i, k := range t.wantStamps {
+		b.Queue(timestampQuery(clauses[i]), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
 			var ts *int64
 			if err := row.Scan(&ts); err != nil {
 				return err
