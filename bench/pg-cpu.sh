@@ -82,7 +82,7 @@ http://127.0.0.1:47122 {
 """ % (lit(w+"/get.body"), lit(w+"/list.body")))
 PY
 $BIN run --config $W/Caddyfile2 --adapter caddyfile 2>/dev/null & P=$!
-sleep 2
+for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:47122/get && break; sleep 0.2; done
 measure "respond, record bytes" $P "http://127.0.0.1:47122/get" 0
 measure "respond, list bytes" $P "http://127.0.0.1:47122/list" 0
 kill $P; wait $P 2>/dev/null
