@@ -379,7 +379,7 @@ func (b *group) undo(m *tx, nested, sent bool) bool {
 		_, err := base.conn.Exec(base.ctx, "ROLLBACK TO "+savepoint)
 		return err == nil
 	}
-	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true, holdStamps: true, flushes: m.flushes}
+	*base = tx{ctx: base.ctx, conn: base.conn, begin: base.begin, writable: true, holdStamps: true, grp: base.grp, flushes: m.flushes}
 	_, err := base.conn.Exec(base.ctx, "ROLLBACK")
 	return err == nil
 }
@@ -421,12 +421,13 @@ func (b *group) commit() {
 		return
 	}
 	base.begun = false
-	b.c.commits.Add(1)
 	switch {
 	case err != nil:
 		err = errCommit{unavailable(err)}
 	case tag.String() != "COMMIT":
 		err = errCommit{errors.New("transaction rolled back")}
+	default:
+		b.c.commits.Add(1)
 	}
 	b.answer(err)
 }
