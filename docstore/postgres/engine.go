@@ -93,7 +93,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("connecting to postgres: %w", unavailable(err))
 	}
 	e := &Engine{pool: pool, name: name, dsn: dsn}
-	e.commits = &committer{e: e, limit: groupRunners, size: maxGroup}
+	// Half the pool at most runs batches: the other half serves reads
+	// (a write's own dry run among them).
+	e.commits = &committer{e: e, limit: min(groupRunners, max(1, int(cfg.MaxConns)/2)), size: maxGroup}
 	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return ensureSchema(ctx, c.Conn()) })
 	if err != nil {
 		pool.Close()
