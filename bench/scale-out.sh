@@ -10,11 +10,15 @@
 #              prints requests/s and the CPU per request of B and of the
 #              PostgreSQL backends of both instances (set CHANGEGATE_BIN
 #              to an older build to compare).
+#   compare    creates, alternating CHANGEGATE_BIN_BEFORE (a binary built
+#              from an older commit) and this tree's binary, ROUNDS [2]
+#              rounds, each on fresh instances and a fresh schema; prints
+#              every run and the after/before ratio of each round.
 #   longpolls  LISTENERS idle _changes longpolls split over both
 #              instances, then one write through the first; the time from
 #              the write to each answer (feedsload -url2).
 #
-# Usage: bash bench/scale-out.sh [creates] [changesets] [longpolls]
+# Usage: bash bench/scale-out.sh [creates] [compare] [changesets] [longpolls]
 #        (default: creates longpolls)
 # Environment (defaults in brackets):
 #   PG_DSN [postgres://postgres@127.0.0.1:5432/test?sslmode=disable] the server; the run
@@ -32,6 +36,7 @@ LISTENERS=${LISTENERS:-10000}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$(mktemp -d)
 SCHEMA=cg_bench_$$
+ROUNDS=${ROUNDS:-2}
 PIDS=()
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -42,6 +47,14 @@ cleanup() {
 	wait 2>/dev/null || true
 	psql -q "$PG_DSN" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
 	rm -rf "$WORK"
+}
+
+# teardown stops both instances and drops the schema, for a fresh setup.
+teardown() {
+	kill "$PID_A" "$PID_B" 2>/dev/null || true
+	wait "$PID_A" "$PID_B" 2>/dev/null || true
+	PIDS=()
+	psql -q "$PG_DSN" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null
 }
 trap cleanup EXIT
 
@@ -105,10 +118,25 @@ setup() {
 	log "instances A :$PORT_A and B :$PORT_B on schema $SCHEMA; load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# cpu_ticks: CPU time (clock ticks) of both instances, and of the
+# PostgreSQL backends serving them (named after the schema).
+cpu_ticks() {
+	local p cg=0 pg=0
+	for p in $PID_A $PID_B; do cg=$((cg + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
+	for p in $(psql -qAt "$PG_DSN" -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE '$SCHEMA/%'"); do
+		pg=$((pg + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$cg $pg"
+}
+
 # creates_run LABEL N: CONNS writers over both instances and the first N
-# collections, DURATION; prints the creations per second of all together.
+# collections, DURATION; prints the creations per second of all together
+# and the CPU milliseconds per creation of the instances and of their
+# PostgreSQL backends.
 creates_run() {
-	local label=$1 n=$2 per i out total=0 rps
+	local label=$1 n=$2 per i out total=0 rps count=0 before after hz
+	hz=$(getconf CLK_TCK)
+	read -r -a before <<<"$(cpu_ticks)"
 	per=$((CONNS / (2 * n)))
 	((per < 1)) && per=1
 	for ((i = 0; i < n; i++)); do
@@ -119,12 +147,17 @@ creates_run() {
 		done
 	done
 	wait_jobs
+	read -r -a after <<<"$(cpu_ticks)"
 	for out in "$WORK"/w-"$label"-*; do
 		grep -q 'statuses 201:[0-9]*$' "$out" || die "$label: not every creation answered 201: $(cat "$out")"
 		rps=$(awk '{print $4}' "$out")
 		total=$((total + rps))
+		count=$((count + $(awk '{print $2}' "$out")))
 	done
-	printf '| %s | %d | %d | %d |\n' "$label" "$n" "$((per * 2 * n))" "$total"
+	printf '| %s | %d | %d | %d | %s | %s |\n' "$label" "$n" "$((per * 2 * n))" "$total" \
+		"$(awk -v t=$((after[0] - before[0])) -v n=$count -v hz="$hz" 'BEGIN{printf "%.2f", t*1000/hz/n}')" \
+		"$(awk -v t=$((after[1] - before[1])) -v n=$count -v hz="$hz" 'BEGIN{printf "%.2f", t*1000/hz/n}')"
+	LAST_RATE=$total
 }
 
 # wait_jobs waits for the load tools (not the servers).
@@ -138,7 +171,7 @@ wait_jobs() {
 creates() {
 	log "creations, $DURATION each, synchronous_commit on"
 	psql -qAt "$PG_DSN" -c "SHOW synchronous_commit" | grep -qx on || die "synchronous_commit is not on"
-	printf '| run | collections | connections | creations/s (both instances) |\n|---|---:|---:|---:|\n'
+	printf '| run | collections | connections | creations/s (both instances) | changegate CPU ms/creation | PostgreSQL CPU ms/creation |\n|---|---:|---:|---:|---:|---:|\n'
 	creates_run one 1
 	creates_run spread "$COLLECTIONS"
 }
@@ -175,6 +208,29 @@ changesets() {
 		n=$(sed -E 's/.*statuses 200:([0-9]+)$/\1/' <<<"$out")
 		printf '| %d | %d | %d | %d |\n' "$c" "$rps" $(((b1 - b0) * 1000 / n)) $(((p1 - p0) * 1000 / n))
 	done
+}
+
+compare() {
+	local after=$BIN round which n before_one before_spread
+	[[ -n ${CHANGEGATE_BIN_BEFORE:-} ]] || die "compare needs CHANGEGATE_BIN_BEFORE"
+	psql -qAt "$PG_DSN" -c "SHOW synchronous_commit" | grep -qx on || die "synchronous_commit is not on"
+	log "creations before/after, $ROUNDS rounds, $DURATION each"
+	printf '| round | binary | run | collections | connections | creations/s (both instances) | changegate CPU ms/creation | PostgreSQL CPU ms/creation |\n|---|---|---|---:|---:|---:|---:|---:|\n'
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for which in before after; do
+			teardown
+			BIN=$after
+			[[ $which == before ]] && BIN=$CHANGEGATE_BIN_BEFORE
+			setup
+			for n in 1 "$COLLECTIONS"; do
+				printf '| %d | %s ' "$round" "$which"
+				creates_run "c$n-$which-$round" "$n"
+				[[ $which == before ]] && printf -v "before_$n" %s "$LAST_RATE"
+				[[ $which == after ]] && log "round $round, $n collection(s): after/before $(awk -v a="$LAST_RATE" -v b="$(eval echo \$before_$n)" 'BEGIN{printf "%.2f", a/b}')"
+			done
+		done
+	done
+	BIN=$after
 }
 
 longpolls() {

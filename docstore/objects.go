@@ -102,10 +102,12 @@ func (h *Handler) newCall(o *op, req *request, r ref) (*call, error) {
 	target := c.r
 	if c.r.plural() && req.method == http.MethodPost {
 		id, err := postedID(c.payload.Data)
-		if err != nil || id == "" {
+		if err != nil {
 			return c, err
 		}
-		target = c.r.withID(id)
+		if id != "" {
+			target = c.r.withID(id)
+		}
 	}
 	reading := req.method == http.MethodGet || req.method == http.MethodHead
 	if err := o.prefetch(target, reading); err != nil {

@@ -13,9 +13,9 @@ type Prefetcher interface {
 	// GetMany returns the live object of each key, nil where there is
 	// none (or a tombstone), in the order of keys.
 	GetMany(keys []ObjectKey, last bool) ([]*Object, error)
-	// PrefetchTimestamp asks a read-only transaction's next GetMany to
-	// read the timestamp of (parent, kind) in the same round trip, for
-	// the Timestamp call that follows.
+	// PrefetchTimestamp asks the transaction's next GetMany to read the
+	// timestamp of (parent, kind) in the same round trip, for the
+	// Timestamp call that follows.
 	PrefetchTimestamp(parent, kind string)
 }
 
@@ -40,7 +40,7 @@ func (g guardTx) PrefetchTimestamp(parent, kind string) {
 // prefetch reads in one engine call the objects a request about r reads
 // first: its bucket, its collection, and r itself when it names one
 // object, so that a record GET costs one read on a server engine; for a
-// read of a list, its timestamp too. reading is true for GET and HEAD:
+// read of a list or a write, the list's timestamp too. reading is true for GET and HEAD:
 // then a read of one object likely reads nothing else.
 func (o *op) prefetch(r ref, reading bool) error {
 	p, ok := o.tx.(Prefetcher)
@@ -48,7 +48,9 @@ func (o *op) prefetch(r ref, reading bool) error {
 		return nil
 	}
 	last := reading && !r.plural()
-	if reading && r.plural() && !o.writable {
+	if (reading && r.plural() && !o.writable) || !reading {
+		// A write reads its list's timestamp next, and an engine takes
+		// the list's ordering lock with that read.
 		p.PrefetchTimestamp(r.parent(), r.Kind)
 	}
 	var refs []ref

@@ -60,6 +60,8 @@ type Engine struct {
 	dsn  string
 	// barrier serves Sync, with the listener.
 	barrier barrier
+	// commits batches concurrent writes into shared transactions.
+	commits *committer
 }
 
 var _ docstore.Engine = (*Engine)(nil)
@@ -95,6 +97,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("connecting to postgres: %w", unavailable(err))
 	}
 	e := &Engine{pool: pool, name: name, dsn: dsn}
+	// Half the pool at most runs batches: the other half serves reads
+	// (a write's own dry run among them).
+	e.commits = &committer{e: e, limit: min(groupRunners, max(1, int(cfg.MaxConns)/2)), size: maxGroup}
 	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return ensureSchema(ctx, c.Conn()) })
 	if err != nil {
 		pool.Close()
@@ -108,19 +113,15 @@ func (e *Engine) Name() string { return e.name }
 
 // Update runs fn in a READ COMMITTED transaction and commits it; with
 // synchronous_commit on, the commit has reached the server's disk when
-// Update returns. fn is run again after a deadlock, a serialization
-// failure, or a connection lost before the commit was sent (a pooled
-// connection the server dropped, as a server restart does); a connection
-// lost during the commit is reported, since the commit may have happened.
+// Update returns. Concurrent Updates share transactions and commits (see
+// groupcommit.go), each under its own savepoint, so one's failure is its
+// own. fn is run again after a deadlock, a serialization failure, a
+// connection lost before the commit was sent (a pooled connection the
+// server dropped, as a server restart does), or when its batch could not
+// take a lock at once; a connection lost during the commit is reported,
+// since the commit may have happened.
 func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
-	var err error
-	for range maxAttempts {
-		err = e.run(ctx, beginWrite, true, false, fn)
-		if !retryable(err) {
-			return err
-		}
-	}
-	return err
+	return e.commits.update(ctx, fn)
 }
 
 // View runs fn in a read-only REPEATABLE READ transaction: one snapshot

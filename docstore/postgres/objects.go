@@ -256,7 +256,8 @@ func permissions(aces []string, ordered []byte, ours bool) (docstore.Permissions
 	}
 	var order docstore.Permissions
 	if ours && ordered != nil {
-		if err := json.Unmarshal(ordered, &order); err != nil {
+		var err error
+		if order, err = principalOrder(ordered); err != nil {
 			return nil, err
 		}
 	}

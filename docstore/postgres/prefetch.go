@@ -3,7 +3,6 @@ package postgres
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,20 +35,13 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 	if len(keys) == 0 {
 		return out, nil
 	}
-	// One index scan per key, appended: cheaper than a row IN list,
-	// which PostgreSQL plans as a bitmap scan over OR-ed conditions.
 	at := make(map[docstore.ObjectKey]int, len(keys))
-	parts := make([]string, len(keys))
 	args := make([]any, 0, 3*len(keys))
-	cols := columns(docstore.ScanOptions{})
 	for i, k := range keys {
 		at[k] = i
-		n := len(args)
-		parts[i] = fmt.Sprintf(`(SELECT o.parent_id, o.resource_name, %s FROM objects o
-			WHERE o.id = $%d AND o.parent_id = $%d AND o.resource_name = $%d AND NOT o.deleted)`, cols, n+1, n+2, n+3)
 		args = append(args, k.ID, k.Parent, k.Kind)
 	}
-	query := strings.Join(parts, " UNION ALL ")
+	query := getManyQuery(len(keys))
 	var rows []*row
 	var parents, kinds []string
 	read := func(rs pgx.Rows) error {
@@ -68,10 +60,12 @@ func (t *tx) GetMany(keys []docstore.ObjectKey, last bool) ([]*docstore.Object, 
 		err = t.query(read, query, args...)
 	} else {
 		// Several statements: they need the transaction's snapshot.
+		if err := t.wantedElsewhere(); err != nil {
+			return nil, fmt.Errorf("reading %d objects: %w", len(keys), err)
+		}
 		b := &pgx.Batch{}
-		b.Queue(query, args...).Query(read)
-		t.queueWantedStamps(b)
-		err = t.batch(b)
+		locked := t.queueWantedStamps(b, func(b *pgx.Batch) { b.Queue(query, args...).Query(read) })
+		err = locked(t.batch(b))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %d objects: %w", len(keys), unavailable(err))

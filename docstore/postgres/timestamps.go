@@ -33,7 +33,7 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 	if ts, ok := t.stamps[key]; ok {
 		return ts, true, nil
 	}
-	if ts, ok := t.readStamps[key]; ok && !t.writable {
+	if ts, ok := t.readStamps[key]; ok {
 		if ts == nil {
 			return 0, false, nil
 		}
@@ -50,27 +50,21 @@ func (t *tx) Timestamp(parent, kind string) (int64, bool, error) {
 // write transaction.
 func (t *tx) readTimestamp(key listKey) (int64, bool, error) {
 	lock := t.writable && !t.locked[key]
-	forUpdate := ""
-	if lock {
-		forUpdate = "FOR UPDATE"
-	}
-	query := timestampQuery(forUpdate)
 	var ts *int64
 	if !lock {
-		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, query, key.parent, key.kind); err != nil {
+		if err := t.queryRow(func(row pgx.Row) error { return row.Scan(&ts) }, timestampQuery(""), key.parent, key.kind); err != nil {
 			return 0, false, err
 		}
 	} else {
-		b := &pgx.Batch{}
-		b.Queue(lockListSQL, key.parent, key.kind)
-		b.Queue(query, key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
-		if err := t.batch(b); err != nil {
+		if err := t.lockedElsewhere(key); err != nil {
 			return 0, false, err
 		}
-		if t.locked == nil {
-			t.locked = map[listKey]bool{}
+		b := &pgx.Batch{}
+		forUpdate := t.queueLock(b, key)
+		b.Queue(timestampQuery(forUpdate), key.parent, key.kind).QueryRow(func(row pgx.Row) error { return row.Scan(&ts) })
+		if err := t.lockTaken(key, t.batch(b)); err != nil {
+			return 0, false, err
 		}
-		t.locked[key] = true
 	}
 	if ts == nil {
 		return 0, false, nil
@@ -115,8 +109,14 @@ func (t *tx) flushTimestamps() error {
 }
 
 // queueTimestamps adds the upserts of the kept timestamps to b and
-// forgets them: from then on the rows hold them.
+// forgets them: from then on the rows hold them. A batched write keeps
+// them until its batch commits (holdStamps): each upsert of a row is a
+// new version of it, and every read of the row in the batch, and by
+// others while it runs, would walk the versions of the batch's writes.
 func (t *tx) queueTimestamps(b *pgx.Batch) {
+	if t.holdStamps {
+		return
+	}
 	for k, ts := range t.stamps {
 		b.Queue(fmt.Sprintf(`INSERT INTO timestamps (parent_id, resource_name, last_modified)
 			VALUES ($1, $2, %s)
@@ -184,19 +184,36 @@ func timestampQuery(forUpdate string) string {
 		fmt.Sprintf(msOf, "last_modified"), forUpdate, fmt.Sprintf(msOf, "last_modified"))
 }
 
-// PrefetchTimestamp has the next GetMany of a read-only transaction read
-// the timestamp of (parent, kind) in its round trip.
+// PrefetchTimestamp has the next GetMany read the timestamp of (parent,
+// kind) in its round trip. In a write transaction it takes the list's
+// ordering lock there too (see Timestamp), and the value read serves the
+// next Timestamp call unless a write comes first.
 func (t *tx) PrefetchTimestamp(parent, kind string) {
-	if t.writable || t.closed || docstore.CheckList(parent, kind) != nil {
+	if t.closed || docstore.CheckList(parent, kind) != nil {
 		return
 	}
 	t.wantStamps = append(t.wantStamps, listKey{parent, kind})
 }
 
-// queueWantedStamps adds the reads PrefetchTimestamp asked for to b.
-func (t *tx) queueWantedStamps(b *pgx.Batch) {
-	for _, k := range t.wantStamps {
-		b.Queue(timestampQuery(""), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
+// queueWantedStamps adds to b the ordering locks a write transaction
+// does not hold yet, then the statements of reads, then the timestamp
+// reads PrefetchTimestamp asked for. The locks go first: each statement of
+// a READ COMMITTED transaction sees what committed before it started, so
+// reads behind the lock see the writes of the transaction that held it
+// (a create with If-None-Match: * must see the record another just
+// committed). The function it returns takes b's outcome and records the
+// locks taken.
+func (t *tx) queueWantedStamps(b *pgx.Batch, reads func(*pgx.Batch)) func(error) error {
+	var locks []listKey
+	clauses := make([]string, len(t.wantStamps))
+	for i, k := range t.wantStamps {
+		if t.writable && !t.locked[k] {
+			locks, clauses[i] = append(locks, k), t.queueLock(b, k)
+		}
+	}
+	reads(b)
+	for i, k := range t.wantStamps {
+		b.Queue(timestampQuery(clauses[i]), k.parent, k.kind).QueryRow(func(row pgx.Row) error {
 			var ts *int64
 			if err := row.Scan(&ts); err != nil {
 				return err
@@ -209,4 +226,12 @@ func (t *tx) queueWantedStamps(b *pgx.Batch) {
 		})
 	}
 	t.wantStamps = nil
+	return func(err error) error {
+		for _, k := range locks {
+			if err = t.lockTaken(k, err); err != nil {
+				return err
+			}
+		}
+		return err
+	}
 }

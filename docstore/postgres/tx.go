@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/changegate/changegate/docstore"
@@ -61,8 +62,28 @@ type tx struct {
 	stamps map[listKey]int64
 	// locked holds the lists whose ordering lock this transaction holds.
 	locked map[listKey]bool
+	// pending are statements to send in front of the next one: the
+	// savepoint statements of group commit (see groupcommit.go).
+	pending []string
+	// onlyHeld refuses the ordering lock of a list the batch does not
+	// hold (a write after the first of a group commit); busy records
+	// that a write needed one (busyKey). failed is the first statement
+	// error, which leaves the (sub)transaction aborted whatever fn
+	// returns.
+	onlyHeld bool
+	busy     bool
+	busyKey  listKey
+	failed   error
+	// grp is the batch of a write transaction (see groupcommit.go).
+	grp *group
+	// holdStamps keeps the timestamps SetTimestamp stored until the
+	// commit (see queueTimestamps).
+	holdStamps bool
+	// flushes counts the sends of pending statements: a batched write
+	// that made none sent nothing.
+	flushes int
 	// wantStamps are the list timestamps the next GetMany reads too
-	// (read-only transactions), and readStamps what it read, nil for a
+	// (see PrefetchTimestamp), and readStamps what it read, nil for a
 	// list without one.
 	wantStamps []listKey
 	readStamps map[listKey]*int64
@@ -86,6 +107,9 @@ func (t *tx) writableCheck() error {
 		return errReadOnly
 	}
 	t.writes++
+	// Timestamps read ahead (PrefetchTimestamp) may not hold after a
+	// write.
+	clear(t.readStamps)
 	return nil
 }
 
@@ -131,33 +155,56 @@ func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
 		return err
 	}
 	if !direct {
-		b := &pgx.Batch{}
-		b.Queue(t.begin)
+		b := t.prefixed()
 		b.Queue(sql, args...).Query(fn)
-		return unavailable(t.conn.SendBatch(t.ctx, b).Close())
+		return t.noteFailure(unavailable(t.conn.SendBatch(t.ctx, b).Close()))
 	}
 	rows, err := t.conn.Query(t.ctx, sql, args...)
 	if err != nil {
-		return unavailable(err)
+		return t.noteFailure(unavailable(err))
 	}
 	defer rows.Close()
 	if err := fn(rows); err != nil {
-		return unavailable(err)
+		return t.noteFailure(unavailable(err))
 	}
 	rows.Close()
-	return unavailable(rows.Err())
+	return t.noteFailure(unavailable(rows.Err()))
 }
 
-// start decides how the next statements go: direct (no BEGIN to send
-// first) in a begun transaction and for a View's lone statement, or with
-// the transaction's BEGIN in front. It fails with errNeedSnapshot when a
+// prefixed returns a batch holding the statements that must go in front
+// of the next one (BEGIN, savepoints), which are then sent.
+func (t *tx) prefixed() *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, sql := range t.pending {
+		b.Queue(sql)
+	}
+	t.pending = t.pending[:0]
+	t.flushes++
+	return b
+}
+
+// noteFailure keeps the first error the server reported for a statement:
+// the transaction (or the savepoint's subtransaction) is aborted from
+// then on, even when the caller goes on.
+func (t *tx) noteFailure(err error) error {
+	var pgErr *pgconn.PgError
+	if t.failed == nil && errors.As(err, &pgErr) {
+		t.failed = err
+	}
+	return err
+}
+
+// start decides how the next statements go: direct (nothing to send
+// first) in a begun transaction without pending statements and for a
+// View's lone statement, or with the pending statements (the
+// transaction's BEGIN, savepoints) in front. It fails with errNeedSnapshot when a
 // statement follows a View's lone one.
 func (t *tx) start() (direct bool, err error) {
 	alone := t.alone
 	t.alone = false
 	switch {
 	case t.begun:
-		return true, nil
+		return len(t.pending) == 0, nil
 	case t.sentAlone:
 		t.needSnapshot = true
 		return false, errNeedSnapshot
@@ -166,6 +213,7 @@ func (t *tx) start() (direct bool, err error) {
 		return true, nil
 	}
 	t.begun = true
+	t.pending = append(t.pending, t.begin)
 	return false, nil
 }
 
@@ -179,12 +227,11 @@ func (t *tx) batch(b *pgx.Batch) error {
 		return err
 	}
 	if !direct {
-		first := &pgx.Batch{}
-		first.Queue(t.begin)
+		first := t.prefixed()
 		first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
 		b = first
 	}
-	return unavailable(t.conn.SendBatch(t.ctx, b).Close())
+	return t.noteFailure(unavailable(t.conn.SendBatch(t.ctx, b).Close()))
 }
 
 // Count returns the live objects of (parent, kind).
