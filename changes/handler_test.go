@@ -97,7 +97,7 @@ func TestMonitorSinceLateEvents(t *testing.T) {
 	}
 	get := func(query string) string {
 		w := httptest.NewRecorder()
-		h.Serve(w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/changeset?_expected=0"+query, nil))
+		answers(h, w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/changeset?_expected=0"+query, nil))
 		return w.Body.String()
 	}
 	evA := src.commit(a, 100) // committed first...
@@ -116,7 +116,7 @@ func TestMonitorSinceLateEvents(t *testing.T) {
 	}
 	// Same through the legacy list.
 	w := httptest.NewRecorder()
-	h.Serve(w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/records?_since=101&collection=a", nil))
+	answers(h, w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/records?_since=101&collection=a", nil))
 	if !strings.Contains(w.Body.String(), `"collection":"a"`) {
 		t.Fatalf("records: %s", w.Body)
 	}
@@ -130,7 +130,7 @@ func TestBroadcastPreviewIgnored(t *testing.T) {
 	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid-preview"}, 2000))
 	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid"}, 1000))
 	w := httptest.NewRecorder()
-	h.Serve(w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
+	answers(h, w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
 	expect(t, w, 200, `{"broadcasts":{"remote-settings/monitor_changes":"\"1000\""},"code":200}`)
 }
 
@@ -226,7 +226,7 @@ func TestChangesetRoutes(t *testing.T) {
 		{"GET", "/v1/buckets/monitor/collections/changes", false},
 	}
 	for _, tt := range tests {
-		if got := f.h.Serve(httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil)); got != tt.ours {
+		if got := answers(f.h, httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil)); got != tt.ours {
 			t.Errorf("%s %s: served %v, want %v", tt.method, tt.path, got, tt.ours)
 		}
 	}

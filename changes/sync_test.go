@@ -47,7 +47,7 @@ func TestSyncBeforeServing(t *testing.T) {
 	}
 	get := func(path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.Serve(w, httptest.NewRequest("GET", "/v1"+path, nil))
+		answers(h, w, httptest.NewRequest("GET", "/v1"+path, nil))
 		return w
 	}
 	paths := map[string]string{

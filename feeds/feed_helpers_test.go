@@ -64,7 +64,7 @@ func normalBody(lastSeq string, pending int, rows ...string) string {
 // server serves the fixture over HTTP, for live feeds.
 func (f *fixture) server() *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.h.Serve(w, r) {
+		if !answers(f.h, w, r) {
 			f.api.ServeHTTP(w, r)
 		}
 	}))

@@ -115,7 +115,7 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	f := newFeedFixture(t)
 	srv := f.server()
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.h.Serve(noHijack{w}, r)
+		answers(f.h, noHijack{w}, r)
 	}))
 	defer plain.Close()
 	target := feedColl + "/_changes?feed=longpoll&since=now&include_docs=true&filter=_doc_ids&timeout=60000"
