@@ -285,10 +285,7 @@ func (c *Changes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		return caddyhttp.Error(http.StatusInternalServerError, errNoDocstore)
 	}
-	if h.Serve(w, withCaddyUser(r)) {
-		return nil
-	}
-	return next.ServeHTTP(w, r)
+	return h.Serve(w, withCaddyUser(r), next.ServeHTTP)
 }
 
 // Interface guards

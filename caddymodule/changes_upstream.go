@@ -159,9 +159,14 @@ func (p pooledSidecar) Destruct() error {
 // passes the rest to the next handler (reverse_proxy) through the
 // upstream.Proxy.
 func (c *Changes) serveUpstream(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if c.live.handler.Load().Serve(w, r) {
-		return nil
-	}
+	return c.live.handler.Load().Serve(w, r, func(w http.ResponseWriter, r *http.Request) error {
+		return c.passUpstream(w, r, next)
+	})
+}
+
+// passUpstream answers the heartbeat and passes the rest to the next
+// handler through the upstream.Proxy.
+func (c *Changes) passUpstream(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if c.isHeartbeat(r) {
 		return c.serveHeartbeat(w, r, next)
 	}

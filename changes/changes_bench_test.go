@@ -12,16 +12,9 @@ import (
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/kinto"
 )
-
-// discard is a ResponseWriter that keeps nothing, so the benchmarks
-// measure the handler rather than a recorder's copying.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(int)             {}
 
 // benchFixture is the endpoints over a bbolt docstore, as in production.
 func benchFixture(b *testing.B, cfg Config) *fixture {
@@ -57,15 +50,15 @@ func seedBig(f *fixture, n int) {
 // serve runs one request b.N times in parallel.
 func serve(b *testing.B, h *Handler, target string) {
 	r := httptest.NewRequest("GET", target, nil)
-	w := &discard{h: http.Header{}}
-	h.Serve(w, r)
+	w := &handlertest.Discard{H: http.Header{}}
+	handlertest.Answers(h, w, r)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		w := &discard{h: http.Header{}}
+		w := &handlertest.Discard{H: http.Header{}}
 		for pb.Next() {
-			clear(w.h)
-			h.Serve(w, r)
+			clear(w.H)
+			handlertest.Answers(h, w, r)
 		}
 	})
 }
@@ -104,21 +97,21 @@ func BenchmarkMonitorChangeset1000User(b *testing.B) {
 		r = r.WithContext(docstore.WithUser(r.Context(), "account:bench"))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			w := &discard{h: http.Header{}}
+			w := &handlertest.Discard{H: http.Header{}}
 			for pb.Next() {
-				clear(w.h)
-				f.h.Serve(w, r)
+				clear(w.H)
+				handlertest.Answers(f.h, w, r)
 			}
 		})
 	})
 	b.Run("new user each time", func(b *testing.B) {
 		b.ReportAllocs()
-		w := &discard{h: http.Header{}}
+		w := &handlertest.Discard{H: http.Header{}}
 		for i := range b.N {
 			r := httptest.NewRequest("GET", target, nil)
 			r = r.WithContext(docstore.WithUser(r.Context(), fmt.Sprint("account:", i)))
-			clear(w.h)
-			f.h.Serve(w, r)
+			clear(w.H)
+			handlertest.Answers(f.h, w, r)
 		}
 	})
 }
@@ -139,15 +132,15 @@ func BenchmarkChangesetAfterWrite(b *testing.B) {
 	f := benchFixture(b, DefaultConfig())
 	seedBig(f, 10000)
 	r := httptest.NewRequest("GET", "/v1/buckets/cs/collections/big/changeset?_expected=1", nil)
-	w := &discard{h: http.Header{}}
+	w := &handlertest.Discard{H: http.Header{}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
 		f.ok("POST", "/v1/buckets/cs/collections/big/records", fmt.Sprintf(`{"data":{"w":%d}}`, i))
 		b.StartTimer()
-		clear(w.h)
-		f.h.Serve(w, r)
+		clear(w.H)
+		handlertest.Answers(f.h, w, r)
 	}
 	b.StopTimer()
 	if st := f.state.CacheStats(); st.Hits != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -100,7 +101,7 @@ func TestMonitorFeedSameMillisecond(t *testing.T) {
 // it does not list and answers the first one it lists.
 func TestMonitorFeedLongpoll(t *testing.T) {
 	src, h := newMonitorFeedFixture(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Serve(w, r) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handlertest.Answers(h, w, r) }))
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + "/v1/buckets/monitor/collections/changes/_changes?feed=longpoll&since=now")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/feeds"
+	"github.com/changegate/changegate/internal/middleware"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -93,28 +94,28 @@ func (c Config) route(path string) (route, kinto.Key) {
 	return routeChangeset, kinto.Key{Bucket: bid, Collection: cid}
 }
 
-// Serve answers r if it is for one of the endpoints, or one of the
-// feeds', and reports whether it did; other requests (and CORS
-// preflights, which the store answers) are left untouched for the next
-// handler, as is everything once the store's end of service passed.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
+// Serve answers r if it is for one of the endpoints, or hands it to the
+// feeds; other requests (and CORS preflights, which the store answers) go
+// to next untouched, as does everything once the store's end of service
+// passed.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
 	rt, k := h.cfg.route(r.URL.Path)
 	if rt == routeNone {
-		return h.feeds.Serve(w, r)
+		return h.feeds.Serve(w, r, next)
 	}
 	if r.Method == http.MethodOptions || h.access.EndOfService() {
-		return false
+		return next(w, r)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methodNotAllowed(w, r)
-		return true
+		return nil
 	}
 	// These answer from what events built (registry, changeset cache,
 	// monitor views): on a source other writers share, first have the
 	// events of every write committed before this request.
 	if err := h.state.sync(r.Context()); err != nil {
 		h.sendError(w, r, kinto.ExposeDefault, err)
-		return true
+		return nil
 	}
 	ps := kinto.ParseParams(r.URL.RawQuery)
 	switch rt {
@@ -127,7 +128,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 	case routeBroadcasts:
 		h.serveBroadcasts(w, r)
 	}
-	return true
+	return nil
 }
 
 // Handles reports whether a handler of c answers r.
@@ -145,3 +146,6 @@ func (h *Handler) Shutdown() { h.feeds.Shutdown() }
 
 // nowMillis is the handler's clock in epoch milliseconds.
 func (h *Handler) nowMillis() int64 { return h.now().UnixMilli() }
+
+// Interface guard
+var _ middleware.Handler = (*Handler)(nil)

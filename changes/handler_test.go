@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/changegate/changegate/docstore"
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -63,20 +64,20 @@ func TestMonitorChangesetEntries(t *testing.T) {
 		return fmt.Sprintf(`{"metadata":{"bucket":"monitor"},"timestamp":%d,"changes":[%s]}`, ts["main/a"], strings.Join(entries, ","))
 	}
 	m := "/v1/buckets/monitor/collections/changes/changeset?_expected=0"
-	expect(t, f.do("GET", m, ""), 200, body(all...))
-	expect(t, f.do("GET", m+"&_limit=1", ""), 200, body(all[0]))
-	expect(t, f.do("GET", m+"&_limit=0", ""), 200, body(all...))
-	expect(t, f.do("GET", m+fmt.Sprintf("&_since=%d", ts["other/x"]), ""), 200, body(all[:2]...))
-	expect(t, f.do("GET", m+fmt.Sprintf(`&_since="%d"`, ts["main/a"]), ""), 200, body())
-	expect(t, f.do("GET", m+"&bucket=other", ""), 200, body(all[1:3]...))
-	expect(t, f.do("GET", m+"&bucket=other&collection=x", ""), 200, body(all[2]))
-	expect(t, f.do("GET", m+"&collection=b&_limit=5", ""), 200, body(all[3]))
+	handlertest.Expect(t, f.do("GET", m, ""), 200, body(all...))
+	handlertest.Expect(t, f.do("GET", m+"&_limit=1", ""), 200, body(all[0]))
+	handlertest.Expect(t, f.do("GET", m+"&_limit=0", ""), 200, body(all...))
+	handlertest.Expect(t, f.do("GET", m+fmt.Sprintf("&_since=%d", ts["other/x"]), ""), 200, body(all[:2]...))
+	handlertest.Expect(t, f.do("GET", m+fmt.Sprintf(`&_since="%d"`, ts["main/a"]), ""), 200, body())
+	handlertest.Expect(t, f.do("GET", m+"&bucket=other", ""), 200, body(all[1:3]...))
+	handlertest.Expect(t, f.do("GET", m+"&bucket=other&collection=x", ""), 200, body(all[2]))
+	handlertest.Expect(t, f.do("GET", m+"&collection=b&_limit=5", ""), 200, body(all[3]))
 
 	// Deleting a collection removes its entry.
 	f.ok("DELETE", "/v1/buckets/main/collections/b", "")
-	expect(t, f.do("GET", m, ""), 200, body(all[:3]...))
+	handlertest.Expect(t, f.do("GET", m, ""), 200, body(all[:3]...))
 	f.ok("DELETE", "/v1/buckets/other", "")
-	expect(t, f.do("GET", m, ""), 200, body(all[0]))
+	handlertest.Expect(t, f.do("GET", m, ""), 200, body(all[0]))
 }
 
 // TestMonitorSinceLateEvents: a poller following timestamp → _since
@@ -97,7 +98,7 @@ func TestMonitorSinceLateEvents(t *testing.T) {
 	}
 	get := func(query string) string {
 		w := httptest.NewRecorder()
-		h.Serve(w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/changeset?_expected=0"+query, nil))
+		handlertest.Answers(h, w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/changeset?_expected=0"+query, nil))
 		return w.Body.String()
 	}
 	evA := src.commit(a, 100) // committed first...
@@ -116,7 +117,7 @@ func TestMonitorSinceLateEvents(t *testing.T) {
 	}
 	// Same through the legacy list.
 	w := httptest.NewRecorder()
-	h.Serve(w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/records?_since=101&collection=a", nil))
+	handlertest.Answers(h, w, httptest.NewRequest("GET", "/v1/buckets/monitor/collections/changes/records?_since=101&collection=a", nil))
 	if !strings.Contains(w.Body.String(), `"collection":"a"`) {
 		t.Fatalf("records: %s", w.Body)
 	}
@@ -130,8 +131,8 @@ func TestBroadcastPreviewIgnored(t *testing.T) {
 	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid-preview"}, 2000))
 	src.deliver(src.commit(kinto.Key{Bucket: "main", Collection: "cid"}, 1000))
 	w := httptest.NewRecorder()
-	h.Serve(w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
-	expect(t, w, 200, `{"broadcasts":{"remote-settings/monitor_changes":"\"1000\""},"code":200}`)
+	handlertest.Answers(h, w, httptest.NewRequest("GET", "/v1/__broadcasts__", nil))
+	handlertest.Expect(t, w, 200, `{"broadcasts":{"remote-settings/monitor_changes":"\"1000\""},"code":200}`)
 }
 
 // countingSource counts changeset reads, and among them the reads of
@@ -175,7 +176,7 @@ func TestChangesetReadOncePerChange(t *testing.T) {
 	}
 	for range 10 {
 		w := f.do("GET", cs, "")
-		expect(t, w, 200, first.Body.String())
+		handlertest.Expect(t, w, 200, first.Body.String())
 		if w.Header().Get("Cache-Status") != "changegate; hit" {
 			t.Fatalf("not a hit: %v", w.Header())
 		}
@@ -192,7 +193,7 @@ func TestChangesetReadOncePerChange(t *testing.T) {
 	for i := range bodies {
 		wg.Go(func() { bodies[i] = f.do("GET", cs, "").Body.String() })
 	}
-	eventually(t, func() bool { return src.reads.Load() == 2 })
+	handlertest.Eventually(t, func() bool { return src.reads.Load() == 2 })
 	close(src.gate)
 	wg.Wait()
 	src.gate = nil
@@ -226,12 +227,12 @@ func TestChangesetRoutes(t *testing.T) {
 		{"GET", "/v1/buckets/monitor/collections/changes", false},
 	}
 	for _, tt := range tests {
-		if got := f.h.Serve(httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil)); got != tt.ours {
+		if got := handlertest.Answers(f.h, httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil)); got != tt.ours {
 			t.Errorf("%s %s: served %v, want %v", tt.method, tt.path, got, tt.ours)
 		}
 	}
 	w := f.do("POST", "/v1/buckets/main/collections/a/changeset?_expected=1", "")
-	expect(t, w, 405, `{"code":405,"errno":115,"error":"Method Not Allowed","message":"Method not allowed on this endpoint."}`)
+	handlertest.Expect(t, w, 405, `{"code":405,"errno":115,"error":"Method Not Allowed","message":"Method not allowed on this endpoint."}`)
 	if w.Header().Get("Allow") != "GET, HEAD, OPTIONS" || w.Header().Get("Access-Control-Expose-Headers") != "" {
 		t.Fatalf("405 headers: %v", w.Header())
 	}
@@ -260,7 +261,7 @@ func TestChangesetBackendError(t *testing.T) {
 	defer state.Close()
 	f.h, _ = NewHandler(DefaultConfig(), state, docstore.ChangeAccess{Handler: f.api}, nil)
 	w := f.do("GET", "/v1/buckets/main/collections/a/changeset?_expected=1", "")
-	expect(t, w, 503, `{"code":503,"errno":201,"error":"Service Unavailable","message":"Service temporary unavailable due to overloading or maintenance, please retry later."}`)
+	handlertest.Expect(t, w, 503, `{"code":503,"errno":201,"error":"Service Unavailable","message":"Service temporary unavailable due to overloading or maintenance, please retry later."}`)
 	if w.Header().Get("Retry-After") != "3" {
 		t.Fatalf("headers %v", w.Header())
 	}

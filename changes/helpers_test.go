@@ -10,10 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -52,38 +52,17 @@ func newFixtureOn(t testing.TB, engine docstore.Engine, cfg Config) *fixture {
 	return &fixture{t: t, store: store, api: api, state: state, h: h}
 }
 
-// do serves one request; headers are "Name: value".
+// do serves one request through the handler, then the store; headers
+// are "Name: value".
 func (f *fixture) do(method, target, body string, headers ...string) *httptest.ResponseRecorder {
 	f.t.Helper()
-	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	if !f.h.Serve(w, r) {
-		f.api.ServeHTTP(w, r)
-	}
-	return w
+	return handlertest.Do(f.t, f.h, f.api, method, target, body, headers...)
 }
 
 // ok serves a write and fails the test on an error status.
 func (f *fixture) ok(method, target, body string) {
 	f.t.Helper()
-	if w := f.do(method, target, body); w.Code >= 300 {
-		f.t.Fatalf("%s %s: %d %s", method, target, w.Code, w.Body)
-	}
-}
-
-// expect checks status and exact body.
-func expect(t testing.TB, w *httptest.ResponseRecorder, status int, body string) {
-	t.Helper()
-	if w.Code != status || w.Body.String() != body {
-		t.Fatalf("got %d %s\nwant %d %s", w.Code, w.Body, status, body)
-	}
+	handlertest.OK(f.t, f.h, f.api, method, target, body)
 }
 
 // fakeSource is a Source whose events the test delivers by hand, in any
@@ -197,14 +176,3 @@ func (publicAccess) CanRead(*http.Request, kinto.Key) error   { return nil }
 func (publicAccess) Decorate(*http.Request, int, http.Header) {}
 func (publicAccess) EndOfService() bool                       { return false }
 func (publicAccess) Anonymous(r *http.Request) bool           { return r.Header.Get("Authorization") == "" }
-
-// eventually retries cond for a second.
-func eventually(t testing.TB, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within a second")
-}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/kinto"
 )
 
@@ -47,7 +48,7 @@ func TestSyncBeforeServing(t *testing.T) {
 	}
 	get := func(path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.Serve(w, httptest.NewRequest("GET", "/v1"+path, nil))
+		handlertest.Answers(h, w, httptest.NewRequest("GET", "/v1"+path, nil))
 		return w
 	}
 	paths := map[string]string{

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // BenchmarkFeedNormal10k serves the normal feed of a 10,000-record
@@ -26,6 +28,6 @@ func BenchmarkFeedNormal10k(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		f.h.Serve(&discard{h: http.Header{}}, httptest.NewRequest("GET", feedColl+"/_changes", nil))
+		handlertest.Answers(f.h, &handlertest.Discard{H: http.Header{}}, httptest.NewRequest("GET", feedColl+"/_changes", nil))
 	}
 }

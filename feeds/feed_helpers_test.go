@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // feedColl is the collection the feed tests write to.
@@ -64,7 +66,7 @@ func normalBody(lastSeq string, pending int, rows ...string) string {
 // server serves the fixture over HTTP, for live feeds.
 func (f *fixture) server() *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.h.Serve(w, r) {
+		if !handlertest.Answers(f.h, w, r) {
 			f.api.ServeHTTP(w, r)
 		}
 	}))
@@ -86,13 +88,7 @@ func open(t testing.TB, method, url, body string, headers ...string) *stream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
+	handlertest.SetHeaders(req, body, headers...)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // TestFeedClientGone: listeners share one topic per collection, other
@@ -43,7 +45,7 @@ func TestFeedClientGone(t *testing.T) {
 		resp.Body.Close()
 	}
 	tr.CloseIdleConnections()
-	eventually(t, func() bool { _, n := hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := hub.listeners(); return n == 0 })
 	goleak.VerifyNone(t, before)
 }
 
@@ -75,7 +77,7 @@ func TestFeedSlowReader(t *testing.T) {
 	defer slow.Close()
 	fmt.Fprintf(slow, "GET %s/_changes?feed=continuous&since=now&include_docs=true&heartbeat=true HTTP/1.1\r\nHost: x\r\n\r\n", feedColl)
 	fast := open(t, "GET", srv.URL+feedColl+"/_changes?feed=continuous&since=now&heartbeat=true", "")
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 2 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 2 })
 	big := `{"pad":"` + strings.Repeat("x", 64<<10) + `"}`
 	for i := range 200 {
 		start := time.Now()

@@ -374,6 +374,8 @@ func (p *parkedFeed) close() {
 
 // feedBuffer is the ResponseWriter a parked feed renders into, with the
 // same feedWriter as the request goroutine, so the bytes are the same.
+// It is not a recorder.Recorder: there is no ResponseWriter behind it,
+// its bytes go to the hijacked connection (parkedFeed.write).
 type feedBuffer struct {
 	h http.Header
 	b []byte

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // rawFeed is a longpoll over one raw HTTP/1.1 connection, read past its
@@ -115,14 +117,14 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	f := newFeedFixture(t)
 	srv := f.server()
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.h.Serve(noHijack{w}, r)
+		handlertest.Answers(f.h, noHijack{w}, r)
 	}))
 	defer plain.Close()
 	target := feedColl + "/_changes?feed=longpoll&since=now&include_docs=true&filter=_doc_ids&timeout=60000"
 	body := `{"doc_ids":["a","b"]}`
 	parked := openRaw(t, srv, "POST", target, body)
 	waiting := openRaw(t, plain, "POST", target, body)
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
 	if !parked.resp.Close || strings.Join(parked.resp.TransferEncoding, ",") != "chunked" {
 		t.Errorf("Connection: close %v, Transfer-Encoding %q", parked.resp.Close, parked.resp.TransferEncoding)
 	}
@@ -139,7 +141,7 @@ func TestFeedParkedSameBytes(t *testing.T) {
 	if !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, suffix) || !strings.Contains(got, `"n":1`) {
 		t.Fatalf("parked answer %q", got)
 	}
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedHTTP10ClosesAtOnce: the body of an HTTP/1.0 answer ends
@@ -150,7 +152,7 @@ func TestFeedParkedHTTP10ClosesAtOnce(t *testing.T) {
 	f := newFeedFixture(t)
 	srv := f.server()
 	rf := openRawBytes(t, srv, "GET "+feedColl+"/_changes?feed=longpoll&since=now&timeout=60000 HTTP/1.0\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
 	start := time.Now()
 	a := f.put("a", `{}`)
 	got := rf.answer()
@@ -176,7 +178,7 @@ func TestFeedParkedTimeout(t *testing.T) {
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("answered after %v", d)
 	}
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedClientGone: a parked longpoll holds one goroutine, and a
@@ -190,7 +192,7 @@ func TestFeedParkedClientGone(t *testing.T) {
 	for range 20 {
 		conns = append(conns, openRaw(t, srv, "GET", feedColl+"/_changes?feed=longpoll&since=now", "").conn)
 	}
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 20 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 20 })
 	// Each test connection has its reader here; each parked longpoll
 	// none once net/http's goroutines ended (it would hold two per
 	// connection), only the process's hangup watcher on Linux and one
@@ -200,11 +202,11 @@ func TestFeedParkedClientGone(t *testing.T) {
 	if epollHangups {
 		watchers = 1
 	}
-	eventually(t, func() bool { return runtime.NumGoroutine()-count <= 20+watchers+1 })
+	handlertest.Eventually(t, func() bool { return runtime.NumGoroutine()-count <= 20+watchers+1 })
 	for _, c := range conns {
 		c.Close()
 	}
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 	goleak.VerifyNone(t, before)
 }
 
@@ -218,14 +220,14 @@ func TestFeedParkedShutdown(t *testing.T) {
 	for range 3 {
 		feeds = append(feeds, openRaw(t, srv, "GET", feedColl+"/_changes?feed=longpoll&since=now", ""))
 	}
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 3 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 3 })
 	f.h.Shutdown()
 	for _, rf := range feeds {
 		if got, want := rf.answer(), normalBody(fmt.Sprintf(`"%d"`, a), 0); got != want {
 			t.Fatalf("after shutdown %q want %q", got, want)
 		}
 	}
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestFeedParkedFilterMiss: a write the filter drops leaves the longpoll
@@ -234,11 +236,11 @@ func TestFeedParkedFilterMiss(t *testing.T) {
 	f := newFeedFixture(t)
 	srv := f.server()
 	rf := openRaw(t, srv, "GET", feedColl+`/_changes?feed=longpoll&since=now&filter=_doc_ids&doc_ids=["x"]`, "")
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 1 })
 	topic := f.hub.topics[keyBC]
 	_, gen := topic.wait()
 	f.put("y", `{}`)
-	eventually(t, func() bool {
+	handlertest.Eventually(t, func() bool {
 		_, now := topic.wait()
 		return now != gen && parkedCount(f, keyBC) == 1
 	})
@@ -263,7 +265,7 @@ func TestFeedParkedClientSends(t *testing.T) {
 	req := "GET " + feedColl + "/_changes?feed=longpoll&since=now HTTP/1.1\r\nHost: x\r\n\r\n"
 	later := openRawBytes(t, srv, req)
 	pipelined := openRawBytes(t, srv, req+"GET /v1/ HTTP/1.1\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return parkedCount(f, keyBC) == 2 })
+	handlertest.Eventually(t, func() bool { return parkedCount(f, keyBC) == 2 })
 	if _, err := io.WriteString(later.conn, "GET /v1/ HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +280,7 @@ func TestFeedParkedClientSends(t *testing.T) {
 			t.Errorf("%s: %q want %q", name, got, want)
 		}
 	}
-	eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
+	handlertest.Eventually(t, func() bool { _, n := f.hub.listeners(); return n == 0 })
 }
 
 // TestWakeQueueDefersCloses: an answered connection closes once the wake

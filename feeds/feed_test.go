@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // TestFeedNormal: rows in last_modified order, tombstones marked,
@@ -24,38 +26,38 @@ func TestFeedNormal(t *testing.T) {
 	u := feedColl + "/_changes"
 
 	w := f.do("GET", u, "")
-	expect(t, w, 200, normalBody(q("d"), 0, ra, rd))
+	handlertest.Expect(t, w, 200, normalBody(q("d"), 0, ra, rd))
 	if got := w.Header().Get("Content-Type") + "|" + w.Header().Get("Cache-Control"); got != "application/json|must-revalidate" {
 		t.Errorf("headers %q", got)
 	}
-	expect(t, f.do("GET", u+"?since=0&feed=normal", ""), 200, normalBody(q("d"), 0, ra, rd))
-	expect(t, f.do("GET", u+"?limit=1", ""), 200, normalBody(q("a2"), 1, ra))
-	expect(t, f.do("GET", u+"?limit=0", ""), 200, normalBody(`"0"`, 2))
-	expect(t, f.do("GET", u+"?since="+url.QueryEscape(q("a2")), ""), 200, normalBody(q("d"), 0, rd))
-	expect(t, f.do("GET", fmt.Sprintf("%s?since=%d", u, a2), ""), 200, normalBody(q("d"), 0, rd))
-	expect(t, f.do("GET", fmt.Sprintf("%s?since=%d-g1AAAA", u, a2), ""), 200, normalBody(q("d"), 0, rd))
-	expect(t, f.do("GET", u+"?since=now", ""), 200, normalBody(q("d"), 0))
-	expect(t, f.do("GET", u+"?descending=true", ""), 200, normalBody(q("a2"), 0, rd, ra))
-	expect(t, f.do("GET", u+"?descending=true&limit=1&since=5", ""), 200, normalBody(q("d"), 1, rd))
-	expect(t, f.do("GET", u+"?descending=true&limit=0", ""), 200, normalBody(q("d"), 2))
-	expect(t, f.do("GET", u+"?style=all_docs&unknown=1&LIMIT=1", ""), 200, normalBody(q("a2"), 1, ra))
+	handlertest.Expect(t, f.do("GET", u+"?since=0&feed=normal", ""), 200, normalBody(q("d"), 0, ra, rd))
+	handlertest.Expect(t, f.do("GET", u+"?limit=1", ""), 200, normalBody(q("a2"), 1, ra))
+	handlertest.Expect(t, f.do("GET", u+"?limit=0", ""), 200, normalBody(`"0"`, 2))
+	handlertest.Expect(t, f.do("GET", u+"?since="+url.QueryEscape(q("a2")), ""), 200, normalBody(q("d"), 0, rd))
+	handlertest.Expect(t, f.do("GET", fmt.Sprintf("%s?since=%d", u, a2), ""), 200, normalBody(q("d"), 0, rd))
+	handlertest.Expect(t, f.do("GET", fmt.Sprintf("%s?since=%d-g1AAAA", u, a2), ""), 200, normalBody(q("d"), 0, rd))
+	handlertest.Expect(t, f.do("GET", u+"?since=now", ""), 200, normalBody(q("d"), 0))
+	handlertest.Expect(t, f.do("GET", u+"?descending=true", ""), 200, normalBody(q("a2"), 0, rd, ra))
+	handlertest.Expect(t, f.do("GET", u+"?descending=true&limit=1&since=5", ""), 200, normalBody(q("d"), 1, rd))
+	handlertest.Expect(t, f.do("GET", u+"?descending=true&limit=0", ""), 200, normalBody(q("d"), 2))
+	handlertest.Expect(t, f.do("GET", u+"?style=all_docs&unknown=1&LIMIT=1", ""), 200, normalBody(q("a2"), 1, ra))
 
 	// seq_interval=3 counts down from CouchDB's default limit 10^15:
 	// null, seq, null... (t_seq_interval).
 	nullA := strings.Replace(ra, fmt.Sprintf(`"seq":"%d"`, a2), `"seq":null`, 1)
-	expect(t, f.do("GET", u+"?seq_interval=3", ""), 200, normalBody(q("d"), 0, nullA, rd))
+	handlertest.Expect(t, f.do("GET", u+"?seq_interval=3", ""), 200, normalBody(q("d"), 0, nullA, rd))
 
 	// include_docs: the record with _id and _rev; a tombstone's doc.
 	docA := strings.TrimSuffix(ra, "}") + fmt.Sprintf(`,"doc":{"_id":"a","_rev":"%s","n":3,"id":"a","last_modified":%d}}`, revOf("a", 2), a2)
 	docD := strings.TrimSuffix(rd, "}") + fmt.Sprintf(`,"doc":{"_id":"b","_rev":"%s","_deleted":true}}`, revOf("b", 2))
-	expect(t, f.do("GET", u+"?include_docs=true", ""), 200, normalBody(q("d"), 0, docA, docD))
+	handlertest.Expect(t, f.do("GET", u+"?include_docs=true", ""), 200, normalBody(q("d"), 0, docA, docD))
 
 	// _doc_ids in the query (GET) or the body (POST).
 	ids := url.QueryEscape(`["b","zz"]`)
-	expect(t, f.do("GET", u+"?filter=_doc_ids&doc_ids="+ids, ""), 200, normalBody(q("d"), 0, rd))
-	expect(t, f.do("POST", u+"?filter=_doc_ids", `{"doc_ids":["a"]}`), 200, normalBody(q("d"), 0, ra))
-	expect(t, f.do("POST", u, `{"doc_ids":["a"]}`), 200, normalBody(q("d"), 0, ra, rd))
-	expect(t, f.do("POST", u, ""), 200, normalBody(q("d"), 0, ra, rd))
+	handlertest.Expect(t, f.do("GET", u+"?filter=_doc_ids&doc_ids="+ids, ""), 200, normalBody(q("d"), 0, rd))
+	handlertest.Expect(t, f.do("POST", u+"?filter=_doc_ids", `{"doc_ids":["a"]}`), 200, normalBody(q("d"), 0, ra))
+	handlertest.Expect(t, f.do("POST", u, `{"doc_ids":["a"]}`), 200, normalBody(q("d"), 0, ra, rd))
+	handlertest.Expect(t, f.do("POST", u, ""), 200, normalBody(q("d"), 0, ra, rd))
 }
 
 // TestFeedErrors: CouchDB's statuses and exact reasons.
@@ -81,7 +83,7 @@ func TestFeedErrors(t *testing.T) {
 		{"seq_interval=0", "invalid_seq_interval"},
 		{"style=x", "Supported `style` values: main_only, all_docs"},
 	} {
-		t.Run(c.query, func(t *testing.T) { expect(t, f.do("GET", u+"?"+c.query, ""), 400, bad(c.reason)) })
+		t.Run(c.query, func(t *testing.T) { handlertest.Expect(t, f.do("GET", u+"?"+c.query, ""), 400, bad(c.reason)) })
 	}
 	// Booleans: CouchDB's query_parse_error, the value quoted as
 	// Erlang prints it; TRUE and False are booleans too.
@@ -92,18 +94,18 @@ func TestFeedErrors(t *testing.T) {
 		{"descending=%22x%22", `"\"x\""`},
 	} {
 		t.Run(c.query, func(t *testing.T) {
-			expect(t, f.do("GET", u+"?"+c.query, ""), 400,
+			handlertest.Expect(t, f.do("GET", u+"?"+c.query, ""), 400,
 				fmt.Sprintf(`{"error":"query_parse_error","reason":%q}`, "Invalid boolean parameter: "+c.value)+"\n")
 		})
 	}
-	expect(t, f.do("GET", u+"?descending=TRUE&include_docs=False", ""), 200, normalBody(`"0"`, 0))
-	expect(t, f.do("GET", u+"?filter=ddoc/fn", ""), 404, `{"error":"not_found","reason":"missing"}`+"\n")
-	expect(t, f.do("POST", u, `["doc1"]`), 400, bad("Request body must be a JSON object"))
-	expect(t, f.do("POST", u, `{"doc_ids":`), 400, bad("invalid UTF-8 JSON"))
-	expect(t, f.do("POST", u, `{}`, "Content-Type: text/plain"), 415,
+	handlertest.Expect(t, f.do("GET", u+"?descending=TRUE&include_docs=False", ""), 200, normalBody(`"0"`, 0))
+	handlertest.Expect(t, f.do("GET", u+"?filter=ddoc/fn", ""), 404, `{"error":"not_found","reason":"missing"}`+"\n")
+	handlertest.Expect(t, f.do("POST", u, `["doc1"]`), 400, bad("Request body must be a JSON object"))
+	handlertest.Expect(t, f.do("POST", u, `{"doc_ids":`), 400, bad("invalid UTF-8 JSON"))
+	handlertest.Expect(t, f.do("POST", u, `{}`, "Content-Type: text/plain"), 415,
 		`{"error":"bad_content_type","reason":"Content-Type must be application/json"}`+"\n")
 	w := f.do("PUT", u, "")
-	expect(t, w, 405, `{"error":"method_not_allowed","reason":"Only GET,POST,HEAD allowed"}`+"\n")
+	handlertest.Expect(t, w, 405, `{"error":"method_not_allowed","reason":"Only GET,POST,HEAD allowed"}`+"\n")
 	if got := w.Header().Get("Allow"); got != "GET,POST,HEAD" {
 		t.Errorf("Allow %q", got)
 	}
@@ -116,7 +118,7 @@ func TestFeedErrors(t *testing.T) {
 func TestFeedDatabaseInfo(t *testing.T) {
 	f := newFeedFixture(t)
 	lm := f.put("a", `{}`)
-	expect(t, f.do("GET", feedColl+"/", ""), 200,
+	handlertest.Expect(t, f.do("GET", feedColl+"/", ""), 200,
 		fmt.Sprintf(`{"db_name":"b/c","update_seq":"%d","instance_start_time":"0"}`+"\n", lm))
 	if w := f.do("GET", "/v1/buckets/b/collections/nope/", ""); w.Code != 404 {
 		t.Errorf("missing collection: %d %s", w.Code, w.Body)
@@ -265,7 +267,7 @@ func TestFeedEventSource(t *testing.T) {
 func TestFeedHead(t *testing.T) {
 	f := newFeedFixture(t)
 	w := f.do("HEAD", feedColl+"/_changes?feed=longpoll&since=now", "")
-	expect(t, w, 200, "")
+	handlertest.Expect(t, w, 200, "")
 	if got := w.Header().Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type %q", got)
 	}
@@ -284,11 +286,11 @@ func TestFeedRevGenerations(t *testing.T) {
 	}
 	f.del("a")
 	lm := f.put("a", `{"n":4}`)
-	expect(t, f.do("GET", feedColl+"/_changes", ""), 200, normalBody(fmt.Sprintf(`"%d"`, lm), 0, row("a", lm, 4, false)))
+	handlertest.Expect(t, f.do("GET", feedColl+"/_changes", ""), 200, normalBody(fmt.Sprintf(`"%d"`, lm), 0, row("a", lm, 4, false)))
 	var ids []string
 	for g := int64(4); g >= 1; g-- {
 		ids = append(ids, fmt.Sprintf("%q", strings.TrimPrefix(revOf("a", g), fmt.Sprint(g)+"-")))
 	}
 	want := fmt.Sprintf(`{"_id":"a","_rev":"%s","n":4,"id":"a","last_modified":%d,"_revisions":{"start":4,"ids":[%s]}}`+"\n", revOf("a", 4), lm, strings.Join(ids, ","))
-	expect(t, f.do("GET", feedColl+"/a?revs=true", ""), 200, want)
+	handlertest.Expect(t, f.do("GET", feedColl+"/a?revs=true", ""), 200, want)
 }

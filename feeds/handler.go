@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/changegate/changegate/internal/middleware"
 )
 
 // Config holds the settings of the feeds.
@@ -84,11 +86,19 @@ func routeOf(prefix, path string) (route, Key) {
 	return rt, k
 }
 
-// Serve answers r if it is for one of the endpoints and reports whether
-// it did; other requests (and CORS preflights, which the store answers)
-// are left untouched for the next handler, as is everything once the
-// store's end of service passed.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
+// Serve answers r if it is for one of the endpoints; other requests
+// (and CORS preflights, which the store answers) go to next untouched, as
+// does everything once the store's end of service passed.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, next middleware.Next) error {
+	if h.answer(w, r) {
+		return nil
+	}
+	return next(w, r)
+}
+
+// answer answers r if it is for one of the endpoints and reports whether
+// it did.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request) bool {
 	rt, k := routeOf(h.cfg.Prefix, r.URL.Path)
 	if rt == routeNone || r.Method == http.MethodOptions || !handlesReplication(rt, r.Method) || h.access.EndOfService() {
 		return false
@@ -115,3 +125,6 @@ func Handles(prefix string, r *http.Request) bool {
 func (h *Handler) Shutdown() {
 	h.stopOnce.Do(func() { close(h.stop) })
 }
+
+// Interface guard
+var _ middleware.Handler = (*Handler)(nil)

@@ -4,13 +4,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/changegate/changegate/docstore"
 	"github.com/changegate/changegate/docstore/bolt"
 	"github.com/changegate/changegate/docstore/memory"
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // fixture is the feeds in front of a docstore on the memory engine,
@@ -74,54 +74,15 @@ func (emptyMonitor) Len() int                  { return 0 }
 func (emptyMonitor) Entry(int) (uint64, int64) { return 0, 0 }
 func (emptyMonitor) EntryJSON(int) []byte      { return nil }
 
-// do serves one request; headers are "Name: value".
+// do serves one request through the handler, then the store; headers
+// are "Name: value".
 func (f *fixture) do(method, target, body string, headers ...string) *httptest.ResponseRecorder {
 	f.t.Helper()
-	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	if !f.h.Serve(w, r) {
-		f.api.ServeHTTP(w, r)
-	}
-	return w
+	return handlertest.Do(f.t, f.h, f.api, method, target, body, headers...)
 }
 
 // ok serves a write and fails the test on an error status.
 func (f *fixture) ok(method, target, body string) {
 	f.t.Helper()
-	if w := f.do(method, target, body); w.Code >= 300 {
-		f.t.Fatalf("%s %s: %d %s", method, target, w.Code, w.Body)
-	}
-}
-
-// expect checks status and exact body.
-func expect(t testing.TB, w *httptest.ResponseRecorder, status int, body string) {
-	t.Helper()
-	if w.Code != status || w.Body.String() != body {
-		t.Fatalf("got %d %s\nwant %d %s", w.Code, w.Body, status, body)
-	}
-}
-
-// discard is a ResponseWriter that keeps nothing, for benchmarks.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(int)             {}
-
-// eventually retries cond for a second.
-func eventually(t testing.TB, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within a second")
+	handlertest.OK(f.t, f.h, f.api, method, target, body)
 }

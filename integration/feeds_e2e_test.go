@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changegate/changegate/internal/handlertest"
 	"github.com/changegate/changegate/internal/testserver"
 )
 
@@ -63,13 +64,7 @@ func openFeed(t *testing.T, method, url, body string, headers ...string) *http.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
+	handlertest.SetHeaders(req, body, headers...)
 	type result struct {
 		resp *http.Response
 		err  error

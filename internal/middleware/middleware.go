@@ -1,8 +1,8 @@
 // Package middleware names the one shape of changegate's HTTP middleware
-// (cache_control, pretty, jsonp, conditional, method_override, throttle):
-// a handler that gets the rest of the chain as a function, so that it can
-// wrap the writer, answer in the chain's stead, or pass the request on,
-// and that returns the chain's error untouched. The shape is Caddy's
+// (cache_control, pretty, jsonp, conditional, method_override, throttle,
+// changes and its feeds): a handler that gets the rest of the chain as a
+// function, so that it can wrap the writer, answer in the chain's stead,
+// or pass the request on, and that returns the chain's error untouched. The shape is Caddy's
 // MiddlewareHandler without Caddy: package caddymodule passes
 // next.ServeHTTP.
 package middleware
