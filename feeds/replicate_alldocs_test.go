@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/changegate/changegate/internal/handlertest"
 )
 
 // allDocsRow renders a row of _all_docs for a record at its first write.
@@ -49,9 +51,9 @@ func TestAllDocsWindow(t *testing.T) {
 		{`?descending=true&startkey="c"&skip=1`, allDocsBody(5, 3, "b", "a")},
 		{`?startkey="d"&endkey="b"`, allDocsBody(5, 3)},
 	} {
-		expect(t, f.do("GET", feedColl+"/_all_docs"+tc.query, ""), 200, tc.body)
+		handlertest.Expect(t, f.do("GET", feedColl+"/_all_docs"+tc.query, ""), 200, tc.body)
 	}
-	expect(t, f.do("POST", feedColl+"/_all_docs?limit=2", `{"keys":["x","zz","a","c"]}`), 200,
+	handlertest.Expect(t, f.do("POST", feedColl+"/_all_docs?limit=2", `{"keys":["x","zz","a","c"]}`), 200,
 		`{"total_rows":5,"offset":null,"rows":[`+"\r\n"+`{"id":"x","key":"x","value":{"rev":"`+revOf("x", 2)+`","deleted":true}},`+
 			"\r\n"+`{"key":"zz","error":"not_found"}`+"\r\n]}\n")
 }
@@ -61,16 +63,16 @@ func TestAllDocsCap(t *testing.T) {
 	f.put("a", "{}")
 	for _, q := range []string{"limit=10001", "skip=10001"} {
 		name, _, _ := strings.Cut(q, "=")
-		expect(t, f.do("GET", feedColl+"/_all_docs?"+q, ""), 400,
+		handlertest.Expect(t, f.do("GET", feedColl+"/_all_docs?"+q, ""), 400,
 			`{"error":"bad_request","reason":"Invalid value for `+"`"+name+"`"+`: at most 10000"}`+"\n")
 	}
-	expect(t, f.do("GET", feedColl+"/_all_docs?limit=10000&skip=10000", ""), 200, allDocsBody(1, 1))
-	expect(t, f.do("POST", feedColl+"/_all_docs?limit=10001&skip=10001", `{"keys":["a"]}`), 200, `{"total_rows":1,"offset":null,"rows":[]}`+"\n")
+	handlertest.Expect(t, f.do("GET", feedColl+"/_all_docs?limit=10000&skip=10000", ""), 200, allDocsBody(1, 1))
+	handlertest.Expect(t, f.do("POST", feedColl+"/_all_docs?limit=10001&skip=10001", `{"keys":["a"]}`), 200, `{"total_rows":1,"offset":null,"rows":[]}`+"\n")
 
 	src := &countedFeed{n: maxAllDocsRows + 1}
 	w := httptest.NewRecorder()
 	f.h.serveAllDocs(w, httptest.NewRequest("GET", feedColl+"/_all_docs", nil), src)
-	expect(t, w, 400, `{"error":"bad_request","reason":"_all_docs answers at most 10000 rows: page with `+"`limit` and `startkey`"+`"}`+"\n")
+	handlertest.Expect(t, w, 400, `{"error":"bad_request","reason":"_all_docs answers at most 10000 rows: page with `+"`limit` and `startkey`"+`"}`+"\n")
 	w = httptest.NewRecorder()
 	f.h.serveAllDocs(w, httptest.NewRequest("GET", feedColl+"/_all_docs?skip=1", nil), src)
 	if w.Code != 200 || strings.Count(w.Body.String(), `"id"`) != maxAllDocsRows {
