@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,6 +119,9 @@ type write struct {
 	// it on (keyed), so that batches holding other lists skip it.
 	key   listKey
 	keyed bool
+	// seq orders the writes by arrival: the queue is kept in that order,
+	// so a write handed back stays behind older ones and ahead of newer.
+	seq uint64
 }
 
 // outcome is what an Update returns, or the panic it re-raises.
@@ -133,6 +137,8 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*write
 	runners int
+	// arrived numbers the writes queued (write.seq).
+	arrived uint64
 	// holders names the batch holding each list's lock, for the writes
 	// of that list to join it.
 	holders map[listKey]*group
@@ -157,17 +163,27 @@ func (c *committer) update(ctx context.Context, fn func(docstore.Tx) error) erro
 	return o.err
 }
 
-// push queues writes, in front of the queue when first, and starts a
-// runner when fewer than c.limit run.
-func (c *committer) push(first bool, ws ...*write) {
+// push queues writes and starts a runner when fewer than c.limit run.
+// New writes (again false) go to the back. Writes a batch hands back
+// (again) go back to their place by arrival: in front of them, a stack
+// of writes handed back would make each new batch take the latest, and
+// an older write, skipped by batches holding other lists, could wait
+// for ever (two instances over 16 collections left some writes
+// unanswered for 10 s).
+func (c *committer) push(again bool, ws ...*write) {
 	if len(ws) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if first {
-		c.queue = append(slices.Clone(ws), c.queue...)
+	if again {
+		c.queue = append(c.queue, ws...)
+		slices.SortStableFunc(c.queue, func(a, b *write) int { return cmp.Compare(a.seq, b.seq) })
 	} else {
+		for _, w := range ws {
+			c.arrived++
+			w.seq = c.arrived
+		}
 		c.queue = append(c.queue, ws...)
 	}
 	if c.runners < c.limit {
