@@ -100,6 +100,16 @@ type Engine interface {
 	Close() error
 }
 
+// CheapRollback is implemented by engines for which a read-write
+// transaction that writes nothing, or is rolled back, costs no more than a
+// read: nothing is flushed (PostgreSQL writes no WAL for it). The store
+// then runs a request that may write once, in Update, instead of first as
+// a read to spare refused writes a commit; engines that sync on every
+// commit (bbolt) keep the read first.
+type CheapRollback interface {
+	CheapRollback() bool
+}
+
 // Tx is what a transaction can do. A read-only transaction's write methods
 // return an error.
 type Tx interface {

@@ -124,6 +124,14 @@ func (e *Engine) Update(ctx context.Context, fn func(docstore.Tx) error) error {
 	return e.commits.update(ctx, fn)
 }
 
+// CheapRollback reports that a transaction which writes nothing, or is
+// rolled back, flushes no WAL: a refused write costs PostgreSQL no more
+// in Update than in View, and its list locks go with its rollback (a
+// batch rolls a failed write back at once, not at the batch's commit).
+func (e *Engine) CheapRollback() bool { return true }
+
+var _ docstore.CheapRollback = (*Engine)(nil)
+
 // View runs fn in a read-only REPEATABLE READ transaction: one snapshot
 // for every statement. It is retried like Update. A View whose only
 // statement is a GetMany with last runs that statement alone, without the
