@@ -125,7 +125,11 @@ func (s *scan) page() ([]row, error) {
 	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE %s ORDER BY o.last_modified %s, o.id %s LIMIT %d`,
 		columns(s.opts), where.String(), order, order, s.pageSize())
 	var out []row
-	err := s.t.query(func(rows pgx.Rows) error {
+	run := s.t.query
+	if s.opts.Last && !s.started {
+		run = s.t.queryLast
+	}
+	err := run(func(rows pgx.Rows) error {
 		// Rows are scanned into one row, whose scan destinations are
 		// made once, and copied out: its fields are zeroed before each
 		// scan so that no row shares memory with the one before.
