@@ -163,20 +163,27 @@ func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (
 	light := q.ReadsOnly("id", "last_modified", "deleted")
 	// A light match in the default order keeps no decoded form: nothing
 	// sorts the page, and the few readers of one rebuild it (fields).
+	// When the engine's Since bound says all the filters say, what it
+	// returns matches: nothing to decode.
 	var scratch map[string]any
+	matched := false
 	if light && q.DefaultOrder() {
 		scratch = make(map[string]any, 3)
+		matched = q.SinceExact()
 	}
 	err = o.tx.Scan(r.parent(), r.Kind, opts, func(obj *Object) (bool, error) {
 		if !visible(obj) {
 			return true, nil
 		}
-		decoded, err := decodeListed(obj, light, scratch)
-		if err != nil {
-			return false, err
-		}
-		if !q.Match(decoded) {
-			return true, nil
+		var decoded map[string]any
+		if !matched {
+			var err error
+			if decoded, err = decodeListed(obj, light, scratch); err != nil {
+				return false, err
+			}
+			if !q.Match(decoded) {
+				return true, nil
+			}
 		}
 		if scratch != nil {
 			decoded = nil
