@@ -336,7 +336,7 @@ func (h *Handler) listAccounts(o *op, a *accountCall) (*response, error) {
 		}
 		ts = max(ts, t)
 		err = o.tx.Scan(list.parent(), KindAccount, ScanOptions{Since: q.SinceHint(), IncludeDeleted: q.IncludeDeleted}, func(obj *Object) (bool, error) {
-			decoded, err := decodeListed(obj, false)
+			decoded, err := decodeListed(obj, false, nil)
 			if err == nil && q.Match(decoded) {
 				found = append(found, listed{obj: obj, decoded: decoded})
 			}

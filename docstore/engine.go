@@ -81,6 +81,11 @@ type ScanOptions struct {
 	// pages may size its first page to it. A hint only: the scan goes on
 	// for as long as fn asks.
 	Expect int
+	// Last says the scan is the last read of a View when its first page
+	// holds all fn takes: an engine may end the transaction with that
+	// page, and must then run the View again, wholly in one snapshot,
+	// should anything follow.
+	Last bool
 }
 
 // Engine is a storage engine: the embedded bbolt file, PostgreSQL, or an

@@ -154,20 +154,39 @@ func (o *op) find(r ref, q *query.Query, all bool, visible func(*Object) bool) (
 		// Everything is visible: no object's permissions are needed.
 		opts.NoPermissions = true
 		visible = func(*Object) bool { return true }
+		// Nothing rejects what the engine returns: its first page is
+		// the whole answer, the last read of a list GET.
+		opts.Last = stopEarly && q.SinceExact()
 	}
 	// Most sync queries (_since, _limit, the default order) read nothing
 	// but ids and timestamps: then objects are matched without decoding.
 	light := q.ReadsOnly("id", "last_modified", "deleted")
+	// A light match in the default order keeps no decoded form: nothing
+	// sorts the page, and the few readers of one rebuild it (fields).
+	// When the engine's Since bound says all the filters say, what it
+	// returns matches: nothing to decode.
+	var scratch map[string]any
+	matched := false
+	if light && q.DefaultOrder() {
+		scratch = make(map[string]any, 3)
+		matched = q.SinceExact()
+	}
 	err = o.tx.Scan(r.parent(), r.Kind, opts, func(obj *Object) (bool, error) {
 		if !visible(obj) {
 			return true, nil
 		}
-		decoded, err := decodeListed(obj, light)
-		if err != nil {
-			return false, err
+		var decoded map[string]any
+		if !matched {
+			var err error
+			if decoded, err = decodeListed(obj, light, scratch); err != nil {
+				return false, err
+			}
+			if !q.Match(decoded) {
+				return true, nil
+			}
 		}
-		if !q.Match(decoded) {
-			return true, nil
+		if scratch != nil {
+			decoded = nil
 		}
 		found = append(found, listed{obj: obj, decoded: decoded})
 		return !stopEarly || len(found) <= limit, nil
@@ -200,11 +219,28 @@ func (c *call) visibleFilter() func(*Object) bool {
 	return c.visible
 }
 
+// fields is f's decoded form, rebuilt when find kept none (a light
+// match: its id, timestamp and deletion mark).
+func (f listed) fields() map[string]any {
+	if f.decoded != nil {
+		return f.decoded
+	}
+	m, _ := decodeListed(f.obj, true, nil)
+	return m
+}
+
 // decodeListed decodes an object (or tombstone) for filtering and
-// sorting; light decodes only its id, timestamp and deletion mark.
-func decodeListed(obj *Object, light bool) (map[string]any, error) {
+// sorting; light decodes only its id, timestamp and deletion mark, into
+// scratch when there is one (cleared first), else into a new map.
+func decodeListed(obj *Object, light bool, scratch map[string]any) (map[string]any, error) {
 	if light {
-		m := map[string]any{"id": obj.ID, "last_modified": json.Number(strconv.FormatInt(obj.LastModified, 10))}
+		m := scratch
+		if m == nil {
+			m = make(map[string]any, 3)
+		}
+		clear(m)
+		m["id"] = obj.ID
+		m["last_modified"] = json.Number(strconv.FormatInt(obj.LastModified, 10))
 		if obj.Deleted {
 			m["deleted"] = true
 		}
@@ -239,7 +275,7 @@ func listBody(found []listed, q *query.Query) ([]byte, error) {
 			data = tombstoneData(f.obj)
 		}
 		if q != nil && len(q.Fields) > 0 {
-			projected, err := json.Marshal(q.Project(f.decoded))
+			projected, err := json.Marshal(q.Project(f.fields()))
 			if err != nil {
 				return nil, err
 			}
@@ -258,7 +294,7 @@ func (h *Handler) nextPage(req *request, q *query.Query, last listed, offset int
 		values[k] = v
 	}
 	values.Set("_limit", strconv.Itoa(q.Limit))
-	values.Set("_token", q.NextPageToken(last.decoded, offset))
+	values.Set("_token", q.NextPageToken(last.fields(), offset))
 	return req.origin + h.cfg.Prefix + req.path + "?" + values.Encode()
 }
 

@@ -43,7 +43,8 @@ func (t *tx) Scan(parent, kind string, opts docstore.ScanOptions, fn func(*docst
 			return fmt.Errorf("scanning %s of %q: %w", kind, parent, unavailable(err))
 		}
 		writes := t.writes
-		for _, r := range rows {
+		for i := range rows {
+			r := &rows[i]
 			obj, err := r.object()
 			if err != nil {
 				return err
@@ -96,7 +97,7 @@ func (s *scan) pageSize() int {
 }
 
 // page reads the next rows of the walk.
-func (s *scan) page() ([]*row, error) {
+func (s *scan) page() ([]row, error) {
 	if s.hasUpper && s.upper == nil {
 		return nil, nil
 	}
@@ -123,11 +124,22 @@ func (s *scan) page() ([]*row, error) {
 	}
 	query := fmt.Sprintf(`SELECT %s FROM objects o WHERE %s ORDER BY o.last_modified %s, o.id %s LIMIT %d`,
 		columns(s.opts), where.String(), order, order, s.pageSize())
-	var out []*row
-	err := s.t.query(func(rows pgx.Rows) error {
+	var out []row
+	run := s.t.query
+	if s.opts.Last && !s.started {
+		run = s.t.queryLast
+	}
+	err := run(func(rows pgx.Rows) error {
+		// Rows are scanned into one row, whose scan destinations are
+		// made once, and copied out: its fields are zeroed before each
+		// scan so that no row shares memory with the one before.
+		var r row
+		dest := r.dest(s.opts)
+		out = make([]row, 0, s.pageSize())
 		for rows.Next() {
-			r := &row{}
-			if err := rows.Scan(r.dest(s.opts)...); err != nil {
+			withData, withPerm := r.withData, r.withPerm
+			r = row{withData: withData, withPerm: withPerm}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			out = append(out, r)

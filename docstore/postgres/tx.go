@@ -171,6 +171,29 @@ func (t *tx) query(fn func(pgx.Rows) error, sql string, args ...any) error {
 	return t.noteFailure(unavailable(rows.Err()))
 }
 
+// queryLast is query for a View's last statement: it goes alone when
+// nothing was sent yet, else COMMIT goes with it, which saves the
+// round trip of the COMMIT. A statement after it fails with
+// errNeedSnapshot, as after a lone one, and the View runs again with
+// every statement in its transaction.
+func (t *tx) queryLast(fn func(pgx.Rows) error, sql string, args ...any) error {
+	if t.writable || !t.mayAlone || len(t.pending) > 0 {
+		return t.query(fn, sql, args...)
+	}
+	if !t.begun {
+		t.alone = true
+		return t.query(fn, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...).Query(fn)
+	b.Queue("COMMIT")
+	if err := t.batch(b); err != nil {
+		return err
+	}
+	t.begun, t.sentAlone = false, true
+	return nil
+}
+
 // prefixed returns a batch holding the statements that must go in front
 // of the next one (BEGIN, savepoints), which are then sent.
 func (t *tx) prefixed() *pgx.Batch {

@@ -24,6 +24,23 @@ func (q *Query) SinceHint() int64 {
 	return h
 }
 
+// SinceExact reports whether SinceHint says all the query's filters say:
+// its filters (no pagination rules) are all lower bounds on last_modified
+// (gt_ and min_, which _since is), so that every object past SinceHint
+// matches, and a store that skips the older ones has matched already.
+func (q *Query) SinceExact() bool {
+	if len(q.rules) > 0 {
+		return false
+	}
+	for i := range q.Filters {
+		f := &q.Filters[i]
+		if (f.Op != OpGt && f.Op != OpMin) || f.lowerBound() <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // filtersBound is the largest lower bound the filters put on
 // last_modified, 0 if none.
 func filtersBound(filters []Filter) int64 {

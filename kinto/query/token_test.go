@@ -173,3 +173,26 @@ func TestSinceHintWithToken(t *testing.T) {
 		}
 	}
 }
+
+func TestSinceExact(t *testing.T) {
+	token := url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(`{"last_object":{"last_modified":100},"offset":0,"nonce":"n"}`)))
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"", true},
+		{"_since=5&_limit=10", true},
+		{"_since=5&gt_last_modified=7&min_last_modified=3.5", true},
+		{"_since=0", false},
+		{"_since=5&_before=9", false},
+		{"_since=5&last_modified=9", false},
+		{"_since=5&title=a", false},
+		{"gt_last_modified=true", false},
+		{"_since=5&_token=" + token, false},
+	}
+	for _, tt := range tests {
+		if got := mustParse(t, tt.query, Options{}).SinceExact(); got != tt.want {
+			t.Errorf("%q: SinceExact = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
