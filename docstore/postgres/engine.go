@@ -141,10 +141,10 @@ func (e *Engine) View(ctx context.Context, fn func(docstore.Tx) error) error {
 	var err error
 	alone := true
 	for range maxAttempts {
-		err = e.run(ctx, beginRead, false, alone, fn)
+		err = e.read(ctx, alone, fn)
 		if errors.Is(err, errNeedSnapshot) {
 			alone = false
-			err = e.run(ctx, beginRead, false, false, fn)
+			err = e.read(ctx, false, fn)
 		}
 		if !retryable(err) {
 			return err
@@ -166,9 +166,9 @@ const (
 	beginRead  = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 )
 
-// run takes a connection, runs fn in a transaction on it and commits when
-// fn succeeds.
-func (e *Engine) run(ctx context.Context, begin string, writable, mayAlone bool, fn func(docstore.Tx) error) error {
+// read takes a connection and runs fn in a read-only transaction on it
+// (writes go through the committer's batches instead).
+func (e *Engine) read(ctx context.Context, mayAlone bool, fn func(docstore.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (e *Engine) run(ctx context.Context, begin string, writable, mayAlone bool,
 	if err != nil {
 		return fmt.Errorf("taking a postgres connection: %w", unavailable(err))
 	}
-	t := &tx{ctx: ctx, conn: conn, begin: begin, writable: writable, mayAlone: mayAlone}
+	t := &tx{ctx: ctx, conn: conn, begin: beginRead, mayAlone: mayAlone}
 	committed := false
 	defer func() {
 		t.closed = true
@@ -194,11 +194,6 @@ func (e *Engine) run(ctx context.Context, begin string, writable, mayAlone bool,
 	}
 	if err != nil {
 		return err
-	}
-	if writable {
-		if err := t.flushTimestamps(); err != nil {
-			return err
-		}
 	}
 	if !t.begun {
 		return nil
