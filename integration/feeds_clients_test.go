@@ -18,19 +18,7 @@ var clientsDir = filepath.Join("..", "clients")
 // a fresh changegate, and fails unless it exits 0 having printed want.
 func runClient(t *testing.T, script string, want ...string) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(clientsDir, "node_modules")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("clients/node_modules missing: run npm ci --prefix clients")
-		}
-		t.Skip("clients/node_modules missing: run npm ci --prefix clients")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node not found")
-		}
-		t.Skip("node not found")
-	}
+	node := nodeOrSkip(t)
 	_, v1 := startFeeds(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
